@@ -1,0 +1,5 @@
+import sys
+
+from sasnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,4 @@
+import os
+
+os.environ.setdefault("SAS_OPENCL", "none")
+os.environ.setdefault("MPLBACKEND", "Agg")
