@@ -1,0 +1,483 @@
+"""Simulated datasets: a folder of shards plus ``manifest.json``.
+
+Layout of a dataset folder::
+
+    DIR/manifest.json              what was simulated, how, and which shards are done
+    DIR/shards/<class>-<k>.npz     one shard: up to ``shard_size`` curves of one class
+
+Guarantees (DESIGN.md §3):
+
+* **Deterministic.** Each shard draws from its own generator, seeded from
+  ``(seed, class name, shard index)``; the parent process writes every file. The
+  bytes on disk are the same for any number of workers, and for local processes or
+  a Dask cluster.
+* **Resumable.** Shards are written atomically and recorded in the manifest as they
+  finish; rerunning the same command after a crash (even SIGKILL) skips them.
+* **Safe.** A folder that holds anything other than a dataset with the same
+  specification is refused, never overwritten.
+* **Streamable.** :func:`iter_shards` reads one shard at a time, so no consumer
+  needs the whole dataset in memory.
+
+Curves have different Q grids, so a shard stores them ragged: concatenated
+``q, intensity, sigma, dq`` with ``offsets`` marking where each curve starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sasnn import __version__, instrument
+from sasnn.curve import Curve
+
+FORMAT = "sasnn-dataset"
+FORMAT_VERSION = 1
+NO_STRUCTURE_FACTOR = "none"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate. Every field is recorded in the manifest."""
+
+    classes: tuple[str, ...]  # form-factor classes, in label order
+    per_class: int  # curves kept per class
+    seed: int  # the one seed every draw descends from
+    structure_factor_share: float = 0.3  # share of curves with S(Q), for classes that allow it
+    shard_size: int = 250  # curves per shard: the unit of work, resumption and streaming
+    max_draws_per_curve: int = 6  # a shard that needs more draws than this per kept curve is a catalogue bug
+    instrument: instrument.InstrumentConfig = field(default_factory=instrument.InstrumentConfig)
+
+    def __post_init__(self) -> None:
+        from sasnn.catalog import CATALOG
+
+        if self.per_class < 1:
+            raise ValueError(f"--per-class must be a positive number of curves, got {self.per_class}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be a non-negative integer, got {self.seed}")
+        if self.shard_size < 1:
+            raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
+        if not 0.0 <= self.structure_factor_share <= 1.0:
+            raise ValueError(f"structure_factor_share must be in [0, 1], got {self.structure_factor_share}")
+        if not self.classes:
+            raise ValueError("no classes to simulate")
+        unknown = [c for c in self.classes if c not in CATALOG]
+        if unknown:
+            raise ValueError(f"unknown class(es) {', '.join(unknown)}; valid: {', '.join(CATALOG)}")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("a class is listed twice in --classes")
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of work: curves [start, start + n) of one class."""
+
+    class_name: str
+    index: int
+    n_curves: int
+
+    @property
+    def filename(self) -> str:
+        return f"{self.class_name}-{self.index:04d}.npz"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The curves of one shard (ragged arrays, see module docstring)."""
+
+    class_name: str
+    index: int
+    offsets: np.ndarray  # (n + 1,) int64
+    q: np.ndarray  # (total,) Å⁻¹
+    intensity: np.ndarray  # (total,) cm⁻¹
+    sigma: np.ndarray  # (total,) cm⁻¹
+    dq: np.ndarray  # (total,) Å⁻¹, pinhole σ
+    structure_factor: np.ndarray  # (n,) <U names, NO_STRUCTURE_FACTOR for none
+    setup: np.ndarray  # (n,) <U instrument set-up kind
+    parameters: np.ndarray  # (n,) <U JSON: model + measurement parameters
+    noise: np.ndarray  # (n,) median relative σ of the curve
+    rejected: dict  # reason -> count of draws thrown away
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def curve(self, i: int) -> Curve:
+        """Curve ``i`` of this shard, with its label and exact parameters in ``meta``."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        meta = {"model": self.class_name, "structure_factor": _sf_or_none(self.structure_factor[i]),
+                "setup": str(self.setup[i]), "parameters": json.loads(self.parameters[i])}
+        return Curve(self.q[a:b], self.intensity[a:b], self.sigma[a:b], self.dq[a:b],
+                     source="simulated", entry=f"{self.class_name}-{self.index}-{i}", meta=meta)
+
+
+def _sf_or_none(name: str) -> str | None:
+    return None if name == NO_STRUCTURE_FACTOR else str(name)
+
+
+def structure_factor_names() -> list[str]:
+    from sasnn.catalog import STRUCTURE_FACTORS
+
+    return [NO_STRUCTURE_FACTOR, *STRUCTURE_FACTORS]
+
+
+def plan_shards(config: SimulationConfig) -> list[ShardTask]:
+    """All shard tasks, in class order then index order."""
+    tasks = []
+    for name in config.classes:
+        full, rest = divmod(config.per_class, config.shard_size)
+        sizes = [config.shard_size] * full + ([rest] if rest else [])
+        tasks += [ShardTask(name, k, n) for k, n in enumerate(sizes)]
+    return tasks
+
+
+def shard_rng(seed: int, class_name: str, index: int) -> np.random.Generator:
+    """The generator of one shard. Keyed on the class *name*, so a class's curves
+    do not change when other classes are added or left out."""
+    return np.random.default_rng([seed, zlib.crc32(class_name.encode()), index])
+
+
+def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
+    """Simulate one shard. A pure function of its arguments (runs in any worker)."""
+    from sasnn.catalog import CATALOG, sample_parameters
+    from sasnn.simulate import model_intensity
+
+    model_class = CATALOG[task.class_name]
+    sf_choices = structure_factor_names()[1:] if model_class.structure_factor else []
+    rng = shard_rng(config.seed, task.class_name, task.index)
+    inst = config.instrument
+    rows: list[tuple] = []
+    rejected: dict[str, int] = {}
+    draws = 0
+    while len(rows) < task.n_curves:
+        draws += 1
+        if draws > config.max_draws_per_curve * task.n_curves + 20:
+            raise RuntimeError(
+                f"class {task.class_name}: {sum(rejected.values())} of {draws - 1} draws were "
+                f"invalid ({rejected}); its catalogue priors need fixing")
+        sf = None
+        if sf_choices and rng.random() < config.structure_factor_share:
+            sf = sf_choices[int(rng.integers(len(sf_choices)))]
+        params = sample_parameters(model_class, rng, structure_factor=sf)
+        if params is None:  # the catalogue's constraint refused the draw
+            _count(rejected, "constraint")
+            continue
+        g = instrument.draw_setup(inst, rng)
+        resolution = instrument.resolution_for(g.setup, g.variant, inst.grid_seed)
+        model = model_intensity(task.class_name, sf, params, resolution)
+        reason = invalid_reason(model)
+        if reason is None:
+            measured = instrument.measure(model, g, inst, rng)
+            reason = "below background" if measured is None else None
+        if reason:
+            _count(rejected, reason)
+            continue
+        rows.append((g, sf, params, measured))
+    return _pack(task, rows, rejected)
+
+
+def invalid_reason(model: np.ndarray) -> str | None:
+    """Why a model curve can't be kept, or None when it is valid."""
+    if not np.all(np.isfinite(model)):
+        return "not finite"
+    if np.any(model <= 0):
+        return "not positive"
+    return None
+
+
+def _count(counter: dict, key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+def _pack(task: ShardTask, rows: list[tuple], rejected: dict) -> Shard:
+    lengths = [len(g.q) for g, *_ in rows]
+    parameters = []
+    for g, _, params, m in rows:
+        record = {"model": params, "instrument": {
+            "setup": g.setup, "variant": g.variant, "scale": m.scale, "background": m.background,
+            "counts_per_unit": m.counts_per_unit, "systematic_error": m.systematic_error}}
+        parameters.append(json.dumps(record, sort_keys=True))
+    return Shard(
+        class_name=task.class_name, index=task.index,
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        q=np.concatenate([g.q for g, *_ in rows]) if rows else np.zeros(0),
+        intensity=np.concatenate([m.intensity for *_, m in rows]) if rows else np.zeros(0),
+        sigma=np.concatenate([m.sigma for *_, m in rows]) if rows else np.zeros(0),
+        dq=np.concatenate([g.dq for g, *_ in rows]) if rows else np.zeros(0),
+        structure_factor=np.array([sf or NO_STRUCTURE_FACTOR for _, sf, *_ in rows], dtype=str),
+        setup=np.array([g.setup for g, *_ in rows], dtype=str),
+        parameters=np.array(parameters, dtype=str),
+        noise=np.array([float(np.median(m.sigma / np.abs(m.intensity))) for *_, m in rows]),
+        rejected=dict(sorted(rejected.items())),
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+_ARRAYS = ("offsets", "q", "intensity", "sigma", "dq", "structure_factor", "setup", "parameters", "noise")
+
+
+def save_shard(path: Path, shard: Shard) -> str:
+    """Write a shard atomically as a .npz with fixed zip metadata; return its sha256.
+
+    ``np.savez`` stamps the current time into the zip, so it is written by hand
+    here: the same shard always gives the same bytes.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+        meta = {"class_name": shard.class_name, "index": shard.index, "rejected": shard.rejected}
+        arrays = {name: getattr(shard, name) for name in _ARRAYS}
+        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue())
+    data = buffer.getvalue()
+    _atomic_write(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_shard(path: Path) -> Shard:
+    """Read a shard written by :func:`save_shard` (no pickle)."""
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(str(npz["meta"]))
+        arrays = {name: npz[name] for name in _ARRAYS}
+    return Shard(class_name=meta["class_name"], index=meta["index"], rejected=meta["rejected"], **arrays)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _plain(obj):
+    """Dataclasses/mappings/tuples → JSON-able plain values (callables by name)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, dict) or hasattr(obj, "items"):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if callable(obj):
+        return getattr(obj, "__qualname__", repr(obj))
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def dataset_spec(config: SimulationConfig) -> dict:
+    """Everything that determines the bytes of a dataset. Two folders with equal
+    specs hold identical data; a folder with another spec is never touched."""
+    import sasmodels
+
+    from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
+
+    return {
+        "config": _plain(asdict(config)),
+        "catalog": {name: _plain(CATALOG[name]) for name in config.classes},
+        "structure_factors": _plain(STRUCTURE_FACTORS),
+        "versions": {"sasnn": __version__, "sasmodels": sasmodels.__version__, "numpy": np.__version__},
+        "format_version": FORMAT_VERSION,
+    }
+
+
+def _manifest(config: SimulationConfig, spec: dict, records: dict[str, dict], complete: bool) -> dict:
+    order = {t.filename: i for i, t in enumerate(plan_shards(config))}
+    shards = sorted(records.values(), key=lambda r: order[r["file"]])
+    rejections: dict[str, dict[str, int]] = {name: {} for name in config.classes}
+    for record in shards:
+        for reason, n in record["rejected"].items():
+            rejections[record["class"]][reason] = rejections[record["class"]].get(reason, 0) + n
+    return {
+        "format": FORMAT,
+        "spec": spec,
+        "classes": list(config.classes),
+        "structure_factors": structure_factor_names(),
+        "seed": config.seed,
+        "n_curves": sum(r["n"] for r in shards),
+        "complete": complete,
+        "rejections": rejections,
+        "shards": shards,
+    }
+
+
+def read_manifest(directory: Path) -> dict:
+    """The manifest of a dataset folder (ValueError if it isn't one)."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory} is not a sasnn dataset: it has no {MANIFEST}")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a sasnn dataset manifest")
+    return manifest
+
+
+def _write_manifest(directory: Path, manifest: dict) -> None:
+    _atomic_write(directory / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=False) + "\n").encode())
+
+
+def _prepare_folder(directory: Path, spec: dict) -> dict[str, dict]:
+    """Create the folder, or check it holds this very dataset; return finished shards."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "shards").mkdir(exist_ok=True)
+    if not (directory / MANIFEST).exists():
+        others = [p.name for p in directory.iterdir() if p.name != "shards"]
+        if others or any((directory / "shards").iterdir()):
+            raise FileExistsError(f"{directory} is not empty and holds no sasnn dataset; "
+                                  "choose an empty or new --out folder")
+        return {}
+    manifest = read_manifest(directory)
+    if manifest["spec"] != spec:
+        diff = sorted(k for k in set(spec) | set(manifest["spec"]) if spec.get(k) != manifest["spec"].get(k))
+        raise FileExistsError(f"{directory} holds a different dataset (differs in: {', '.join(diff)}); "
+                              "it is left untouched: choose another --out folder")
+    done = {}
+    for record in manifest["shards"]:
+        path = directory / "shards" / record["file"]
+        if path.is_file() and _file_sha256(path) == record["sha256"]:
+            done[record["file"]] = record
+    return done
+
+
+ProgressCallback = Callable[[int, int], None]  # (curves kept, draws rejected) for one finished shard
+
+
+def generate_dataset(directory: Path, config: SimulationConfig, *, workers: int = 1,
+                     scheduler: str | None = None, on_shard: ProgressCallback | None = None) -> dict:
+    """Simulate ``config`` into ``directory`` (resuming finished shards); return the manifest.
+
+    ``workers`` local processes (1: in this process), or the Dask scheduler at
+    ``scheduler`` (an address such as ``tcp://host:8786``, or a ``distributed.Client``).
+    """
+    from sasnn.simulate import compile_kernels
+
+    directory = Path(directory)
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    spec = dataset_spec(config)
+    done = _prepare_folder(directory, spec)
+    for part in (directory / "shards").glob("*.part"):
+        part.unlink()  # left by a killed run; never a finished shard
+    todo = [t for t in plan_shards(config) if t.filename not in done]
+    if on_shard:
+        for record in done.values():
+            on_shard(record["n"], sum(record["rejected"].values()))
+    # Compile every kernel here, once, before any worker starts: concurrent first
+    # compiles of the same kernel race and fail ("file too short").
+    sf_names = structure_factor_names()[1:]
+    compile_kernels(_kernel_pairs(config.classes, sf_names))
+    _write_manifest(directory, _manifest(config, spec, done, complete=False))
+
+    def finish(shard: Shard) -> None:
+        task = ShardTask(shard.class_name, shard.index, len(shard))
+        digest = save_shard(directory / "shards" / task.filename, shard)
+        done[task.filename] = {"file": task.filename, "class": shard.class_name, "index": shard.index,
+                               "n": len(shard), "rejected": shard.rejected, "sha256": digest}
+        _write_manifest(directory, _manifest(config, spec, done, complete=False))
+        if on_shard:
+            on_shard(len(shard), sum(shard.rejected.values()))
+
+    for shard in _run_tasks(todo, config, workers, scheduler):
+        finish(shard)
+    manifest = _manifest(config, spec, done, complete=True)
+    _write_manifest(directory, manifest)
+    return manifest
+
+
+def _kernel_pairs(classes, sf_names) -> list[tuple[str, str | None]]:
+    from sasnn.catalog import CATALOG
+
+    pairs = []
+    for name in classes:
+        pairs.append((name, None))
+        if CATALOG[name].structure_factor:
+            pairs += [(name, sf) for sf in sf_names]
+    return pairs
+
+
+def _run_tasks(tasks: list[ShardTask], config: SimulationConfig, workers: int,
+               scheduler) -> Iterator[Shard]:
+    """Yield finished shards in completion order, from whichever executor was asked for."""
+    if not tasks:
+        return
+    if scheduler is not None:
+        from distributed import Client, as_completed
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            futures = [client.submit(simulate_shard, t, config, pure=False) for t in tasks]
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            if client is not scheduler:
+                client.close()
+    elif workers == 1:
+        for task in tasks:
+            yield simulate_shard(task, config)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn, not fork: the parent may run a progress-bar thread, and fork + threads can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(simulate_shard, t, config) for t in tasks]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+def iter_shards(directory: Path, *, verify: bool = True) -> Iterator[Shard]:
+    """Stream the shards of a complete dataset, in manifest order, one at a time."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if not manifest["complete"]:
+        raise ValueError(f"{directory} holds an unfinished dataset; rerun the same `sasnn simulate` "
+                         "command to complete it")
+    for record in manifest["shards"]:
+        path = directory / "shards" / record["file"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing from the dataset {directory}")
+        if verify and _file_sha256(path) != record["sha256"]:
+            raise ValueError(f"{path} does not match its checksum in {MANIFEST}; the dataset is damaged")
+        yield load_shard(path)
+
+
+def simulate_examples(class_name: str, n: int, *, seed: int,
+                      structure_factor_share: float = 0.3) -> list[Curve]:
+    """``n`` simulated measurements of one class, exactly as a dataset would hold them."""
+    config = SimulationConfig(classes=(class_name,), per_class=n, seed=seed,
+                              structure_factor_share=structure_factor_share, shard_size=n)
+    shard = simulate_shard(ShardTask(class_name, 0, n), config)
+    return [shard.curve(i) for i in range(len(shard))]
+
+
+def describe_catalog() -> dict:
+    """The catalogue as plain JSON-able data (``sasnn catalog --json``)."""
+    from sasnn.catalog import CATALOG, EXCLUDED, STRUCTURE_FACTORS
+
+    return {"classes": [_plain(c) for c in CATALOG.values()],
+            "structure_factors": [_plain(s) for s in STRUCTURE_FACTORS.values()],
+            "excluded": dict(EXCLUDED), "n_classes": len(CATALOG)}
