@@ -174,4 +174,5 @@ class MLP:
 
     def predict(self, X):
         """Most probable label for each row of ``X``, shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        best = np.argmax(self.predict_proba(X), axis=1)  # checks fitted before classes_ is read
+        return self.classes_[best]

@@ -111,4 +111,5 @@ class Perceptron:
 
     def predict(self, X):
         """Labels, shape (n_samples,): ``classes_[1]`` where score > 0, else ``classes_[0]``."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        positive = self.decision_function(X) > 0  # checks fitted before classes_ is read
+        return self.classes_[positive.astype(int)]

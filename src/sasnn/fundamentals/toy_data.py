@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["noisy_line", "separable_points", "test_image", "xor"]
+__all__ = ["demo_image", "noisy_line", "separable_points", "xor"]
 
 
 def separable_points(n_samples, rng, margin=0.2):
@@ -28,10 +28,10 @@ def separable_points(n_samples, rng, margin=0.2):
     y : ndarray of int, shape (n_samples,)
         Labels in {-1, +1}.
     """
-    angle = rng.uniform(0, 2 * np.pi)
+    angle, offset = rng.uniform(0, 2 * np.pi), rng.uniform(-0.5, 0.5)
     normal = np.array([np.cos(angle), np.sin(angle)])
     X = rng.uniform(-1, 1, size=(n_samples, 2))
-    y = np.where(X @ normal >= 0, 1, -1)
+    y = np.where(X @ normal >= offset, 1, -1)  # the line is normal . x = offset
     return X + margin * y[:, None] * normal, y  # push each point away from the line
 
 
@@ -58,7 +58,7 @@ def noisy_line(n_samples, rng, slope=2.0, intercept=1.0, noise=0.1):
     return x, slope * x + intercept + rng.normal(0, noise, n_samples)
 
 
-def test_image(size=64):
+def demo_image(size=64):
     """A grayscale test card in [0, 1]: a square, a disk and a diagonal bar on black.
 
     The shapes give edges in every direction, so each kernel's response is visible.
