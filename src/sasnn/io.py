@@ -1,0 +1,420 @@
+"""Read measured 1D curves from any format sasdata reads, and write simple ASCII curves.
+
+This is the only module in sasnn that imports sasdata (0.11.x; its API changes in 0.12).
+sasdata parses the files; this module decides what to trust:
+
+* **q units.** Curves come out in Å⁻¹. sasdata converts canSAS XML and NXcanSAS by their
+  unit attributes, but reads every text file (including Anton Paar PDH, which is in nm⁻¹)
+  as Å⁻¹ and ignores headers like ``q (1/nm)``; :mod:`sasnn.io_text` finds those. The
+  ``q_units`` argument forces the unit of the numbers in the file.
+* **Repairs**, each announced by a :class:`DataRepairWarning` that names the file: points
+  with non-finite or non-positive q or I are dropped, q is sorted, duplicate q values are
+  merged, and missing or non-positive σ are estimated (:mod:`sasnn.io_repair`).
+* **Refusals**, each a one-line :class:`DataFormatError` (or :class:`FileNotFoundError`)
+  that names the file: empty, binary, XML with entities, unreadable, no intensity, too few
+  points.
+* **Quiet.** sasdata prints undecodable bytes and logs reader failures; all of that is
+  swallowed while it reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from sasnn.curve import Curve
+from sasnn.io_repair import repair_curve
+from sasnn.io_text import (
+    declared_q_unit,
+    decode_text,
+    normalize_q_unit,
+    numeric_table_shape,
+    sniff_kind,
+    xml_safety_problem,
+)
+
+MIN_POINTS = 10  # fewer usable points than this is not a curve worth identifying
+MAX_TEXT_BYTES = 64 * 2**20  # a 1D text curve is never this large; refuse, don't parse
+Q_UNITS = {"A": 1.0, "nm": 10.0}  # q in Å⁻¹ = (q in that unit) / divisor
+_HEAD_BYTES = 8192
+
+
+class DataFormatError(ValueError):
+    """A file that cannot be read as a 1D curve. The message is one line naming the file."""
+
+
+class DataRepairWarning(UserWarning):
+    """A file was read, but some of its points were dropped, merged or completed."""
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
+    """Read every 1D curve in a SAS data file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file sasdata 0.11 reads: canSAS XML (one or many ``SASentry``), NXcanSAS
+        HDF5, NIST ABS, ISIS/RKH ASCII, 2–4 column text (Q, I, dI, dQ) with or without
+        header, CSV, Anton Paar PDH.
+    q_units : {None, "A", "nm"}
+        Unit of the q values *as written in the file*. None detects it from metadata or
+        headers and falls back to Å⁻¹; "A" or "nm" overrides whatever the file says.
+
+    Returns
+    -------
+    list of Curve
+        One per data entry, with ``q`` and ``dq``/``dq_slit`` in Å⁻¹ (strictly
+        increasing q), ``intensity`` and ``sigma`` in the file's intensity unit (usually
+        cm⁻¹). ``entry`` is "" for single-entry files, else the entry's title or run.
+        ``meta`` holds ``format`` (sasdata's reader), ``title``, ``run``, ``q_unit`` (of
+        the numbers in the file, e.g. "1/nm"), ``q_unit_source`` ("metadata", "header",
+        "format", "override" or "assumed"), ``intensity_unit``, ``sigma_estimated``
+        (number of points whose σ was estimated; 0 when σ is all measured),
+        ``n_points_file`` and ``repairs`` (phrases saying what was changed).
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    DataFormatError
+        The file is empty, binary, unsafe XML, not a SAS data file, has no intensity, or
+        has fewer than :data:`MIN_POINTS` usable points.
+    ValueError
+        ``q_units`` is not one of None, "A", "nm".
+
+    Warns
+    -----
+    DataRepairWarning
+        When points are dropped, sorted, merged, or given an estimated σ.
+    """
+    if q_units is not None and q_units not in Q_UNITS:
+        raise ValueError(f"q_units must be None (auto), 'A' or 'nm', got {q_units!r}")
+    path_str, path = str(path), Path(path)
+    kind, text = _sniff(path, path_str)
+    if kind == "hdf5":
+        declared, source = _hdf5_q_unit(path), "metadata"
+    else:
+        declared, source = declared_q_unit(text, kind, path.suffix)
+
+    loaded = _read_with_sasdata(path)
+    data1d = [d for d in loaded if _n_points(d) > 0]
+    if not data1d:
+        raise DataFormatError(f"{path_str}: {_why_unreadable(loaded, kind, text)}")
+
+    # sasdata converted XML and HDF5 to 1/A by their declared unit, but no text file
+    unit = q_units or normalize_q_unit(declared)
+    if kind in ("xml", "hdf5"):
+        divisor = _sasdata_factor(declared) * Q_UNITS[q_units] if q_units else 1.0
+    else:
+        unit = unit or "A"
+        divisor = Q_UNITS[unit]
+    source = "override" if q_units else source if declared else "assumed"
+    common = {"q_unit": {"A": "1/A", "nm": "1/nm"}.get(unit, declared or "1/A"),
+              "q_unit_source": source}
+
+    curves, problems = [], []
+    for data, name in zip(data1d, _entry_names(data1d), strict=True):
+        label = f"{path_str} [{name}]" if name else path_str
+        try:
+            curve = _to_curve(data, label, divisor)
+        except DataFormatError as exc:
+            if len(data1d) == 1:
+                raise
+            problems.append(str(exc))
+            _warn(f"{exc}; entry skipped", stacklevel=2)
+            continue
+        meta = {
+            "format": data.meta_data.get("loader") or _FORMAT_BY_KIND[kind],
+            "title": str(data.title or ""),
+            "run": [str(r) for r in (data.run or [])],
+            "intensity_unit": str(data._yunit or ""),
+            **common,
+            **curve.meta,
+        }
+        curves.append(dataclasses.replace(curve, source=path_str, entry=name, meta=meta))
+    if not curves:
+        raise DataFormatError(f"{path_str}: no usable entry ({'; '.join(problems)})")
+    return curves
+
+
+def write_curve(path: str | Path, curve: Curve, *, overwrite: bool = False) -> Path:
+    """Write a curve as 4-column ASCII (Q, I, dI, dQ) that sasdata and SasView read back.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; its extension is up to the caller (``.txt`` or ``.dat`` read back).
+    curve : Curve
+        q and dq in Å⁻¹, intensity and sigma in cm⁻¹. Missing sigma or dq are written as
+        0, which :func:`load_curves` reads as "unknown".
+    overwrite : bool
+        Replace an existing file. By default an existing file raises FileExistsError.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    FileExistsError
+        The file exists and ``overwrite`` is False.
+    ValueError
+        The curve is slit-smeared (``dq_slit``), which 4-column ASCII cannot express.
+    """
+    if curve.dq_slit is not None:
+        raise ValueError(
+            f"{curve.label}: slit-smeared curves (dq_slit) cannot be written as 4-column "
+            "ASCII; write the pinhole dq instead"
+        )
+    path = Path(path)
+    zeros = np.zeros(len(curve.q))
+    columns = [curve.q, curve.intensity, zeros if curve.sigma is None else curve.sigma,
+               zeros if curve.dq is None else curve.dq]
+    what = " ".join(curve.label.split()) or "curve"  # one line, whatever the label holds
+    header = (
+        f"sasnn curve: {what}\n"
+        "columns: Q, I(Q), dI (1 sigma), dQ (pinhole 1 sigma); 0 means unknown\n"
+        "Q (1/A)  I (1/cm)  dI (1/cm)  dQ (1/A)"
+    )
+    with path.open("w" if overwrite else "x", encoding="utf-8") as fh:
+        np.savetxt(fh, np.column_stack(columns), fmt="%.10e", header=header, comments="# ")
+    return path
+
+
+def example_data_path(name: str | None = None) -> Path:
+    """Locate the real example files that ship with sasdata (``example_data/1d_data``).
+
+    Parameters
+    ----------
+    name : str, optional
+        A file name in that folder, e.g. ``"conalbumin.txt"``. None returns the folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder is missing from the sasdata installation, or has no file ``name``.
+    """
+    import sasdata
+
+    folder = Path(sasdata.__file__).parent / "example_data" / "1d_data"
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, "sasdata's example data folder is missing; reinstall sasdata 0.11",
+            str(folder),
+        )
+    if name is None:
+        return folder
+    candidate = folder / name
+    if Path(name).name != name or not candidate.is_file():
+        raise FileNotFoundError(
+            errno.ENOENT, f"No example file {name!r}; the available names are the files in",
+            str(folder),
+        )
+    return candidate
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _sniff(path: Path, path_str: str) -> tuple[str, str]:
+    """Refuse what must not reach sasdata; return the file kind and its decoded text.
+
+    Returns
+    -------
+    kind : str
+        "hdf5", "xml" or "text" (see :func:`sasnn.io_text.sniff_kind`).
+    text : str
+        The decoded content ("" for HDF5).
+    """
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "No such data file", path_str)
+    if path.is_dir():
+        raise DataFormatError(f"{path_str}: is a directory, not a data file")
+    size = path.stat().st_size
+    if size == 0:
+        raise DataFormatError(f"{path_str}: file is empty")
+    with path.open("rb") as fh:
+        kind = sniff_kind(fh.read(_HEAD_BYTES))
+    if kind == "binary":
+        raise DataFormatError(f"{path_str}: binary file, not a SAS data format "
+                              "(expected canSAS XML, NXcanSAS HDF5 or text columns)")
+    if kind == "hdf5":
+        return kind, ""
+    if size > MAX_TEXT_BYTES:
+        raise DataFormatError(f"{path_str}: {size / 2**20:.0f} MiB is too large for a 1D curve")
+    text = decode_text(path.read_bytes())
+    if text is None:
+        raise DataFormatError(f"{path_str}: text is neither UTF-8 nor Windows-1252 encoded")
+    if not text.strip():
+        raise DataFormatError(f"{path_str}: file is empty (only blank lines)")
+    problem = xml_safety_problem(text)
+    if problem:
+        raise DataFormatError(f"{path_str}: {problem}")
+    return kind, text
+
+
+# ---------------------------------------------------------------------------- sasdata
+
+_FORMAT_BY_KIND = {"hdf5": "NXcanSAS", "xml": "canSAS XML", "text": "ASCII"}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Swallow everything sasdata prints, logs or warns while it reads a file.
+
+    It swaps process-wide state (sys.stdout/stderr, the "sasdata" logger), so load files
+    from one thread at a time; processes (as in ``predict`` batches) are fine.
+    """
+    logger = logging.getLogger("sasdata")
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [logging.NullHandler()], False
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
+            warnings.simplefilter("ignore")
+            with contextlib.redirect_stderr(sink):
+                yield
+    finally:
+        logger.handlers, logger.propagate = saved
+
+
+def _read_with_sasdata(path: Path) -> list:
+    """Run sasdata's Loader on a local file and return its Data1D/Data2D objects."""
+    from sasdata.dataloader.loader import Loader
+
+    with _quiet():
+        try:
+            # a resolved local path: sasdata fetches anything containing "://" by URL
+            return list(Loader().load(str(path.resolve())))
+        except Exception as exc:  # sasdata raises anything; report it
+            return [exc]
+
+
+def _sasdata_factor(unit: str | None) -> float:
+    """The factor sasdata multiplied q by to reach Å⁻¹ for a declared ``unit``."""
+    if not unit:
+        return 1.0
+    from sasdata.data_util.nxsunit import Converter
+
+    try:
+        return float(Converter(unit)(1.0, units="1/A"))
+    except Exception:  # unknown unit: sasdata left q as it was
+        return 1.0
+
+
+def _hdf5_q_unit(path: Path) -> str | None:
+    """The ``units`` attribute of the first Q dataset in an NXcanSAS file, if any."""
+    import h5py  # a dependency of sasdata's NXcanSAS reader
+
+    found: list[str] = []
+
+    def visit(name: str, obj) -> None:
+        if found or not isinstance(obj, h5py.Group) or "I_axes" not in obj.attrs:
+            return
+        axes = obj.attrs["I_axes"]
+        axes = axes.decode() if isinstance(axes, bytes) else str(np.atleast_1d(axes)[-1])
+        q = obj.get(axes.split(",")[-1].strip()) or obj.get("Q")
+        unit = q.attrs.get("units") if isinstance(q, h5py.Dataset) else None
+        if unit is not None:
+            found.append(unit.decode() if isinstance(unit, bytes) else str(unit))
+
+    try:
+        with _quiet(), h5py.File(path, "r") as fh:
+            fh.visititems(visit)
+    except Exception:  # sasdata will report the unreadable file
+        return None
+    return found[0] if found else None
+
+
+def _n_points(data) -> int:
+    """Number of points of a sasdata Data1D; -1 for anything else (Data2D, an exception)."""
+    x = getattr(data, "x", None)
+    return len(x) if data.__class__.__name__ == "Data1D" and np.ndim(x) == 1 else -1
+
+
+def _why_unreadable(loaded: list, kind: str, text: str) -> str:
+    """One phrase on why sasdata produced no 1D data."""
+    if any(d.__class__.__name__ == "Data2D" for d in loaded):
+        return "contains only 2D data; sasnn reads 1D curves I(q)"
+    if kind == "hdf5":
+        return "HDF5 file without NXcanSAS 1D data (no SASdata group with Q and I)"
+    if kind == "xml":
+        return "not readable as canSAS XML (malformed, truncated, or not a SASroot document)"
+    if any(_n_points(d) == 0 for d in loaded):  # sasdata dropped every row holding a NaN
+        return "no usable data points: every row has a non-finite value (NaN or inf)"
+    rows, cols = numeric_table_shape(text)
+    if rows == 0:
+        return "not a data file: no numeric rows found"
+    if cols == 1:
+        return "no intensity column: the numeric rows have a single column"
+    if rows < MIN_POINTS:
+        return f"only {rows} numeric data rows; at least {MIN_POINTS} are needed"
+    return f"no reader found Q and I columns in its {rows} numeric rows"
+
+
+def _entry_names(data1d: list) -> list[str]:
+    """"" for a single entry, else title, run name or "entry i", made unique."""
+    if len(data1d) == 1:
+        return [""]
+    names: list[str] = []
+    for i, data in enumerate(data1d, start=1):
+        runs = [str(r).strip() for r in (data.run or []) if str(r).strip() not in ("", "unknown")]
+        base = " ".join(str(data.title or "").split()) or (runs[0] if runs else f"entry {i}")
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base} ({k})", k + 1
+        names.append(name)
+    return names
+
+
+# ---------------------------------------------------------------------------- repairs
+
+
+def _warn(message: str, stacklevel: int) -> None:
+    """Issue a DataRepairWarning; ``stacklevel`` counts from the caller of _warn."""
+    warnings.warn(message, DataRepairWarning, stacklevel=stacklevel + 1)
+
+
+def _optional(values, n: int) -> np.ndarray | None:
+    """A float array of length n, or None where sasdata gave nothing or only zeros/junk."""
+    if values is None or np.ndim(values) != 1 or len(values) != n:
+        return None
+    values = np.asarray(values, dtype=float)
+    return values if np.any(np.isfinite(values) & (values > 0)) else None
+
+
+def _to_curve(data, label: str, divisor: float) -> Curve:
+    """Turn one sasdata Data1D into a repaired Curve, dividing q, dq, dq_slit by ``divisor``.
+
+    Repairs are announced (pointing at the caller of :func:`load_curves`) only once the
+    curve is accepted, so a refused file never warns.
+    """
+    n = len(data.x)
+    q = np.asarray(data.x, dtype=float) / divisor
+    intensity = np.asarray(data.y if data.y is not None else np.zeros(n), dtype=float)
+    if intensity.shape != q.shape or not np.any(intensity[np.isfinite(intensity)] != 0):
+        raise DataFormatError(f"{label}: no intensity column (I is missing or all zero)")
+    dq, dq_slit = (_optional(a, n) for a in (data.dx, data.dxl))
+    raw = Curve(q=q, intensity=intensity, sigma=_optional(data.dy, n),
+                dq=None if dq is None else dq / divisor,
+                dq_slit=None if dq_slit is None else dq_slit / divisor)
+    curve = repair_curve(raw)
+    if len(curve.q) < MIN_POINTS:
+        raise DataFormatError(
+            f"{label}: only {len(curve.q)} usable points (finite, q > 0, I > 0, distinct q) "
+            f"of {n}; at least {MIN_POINTS} are needed"
+        )
+    for what in curve.meta["repairs"]:
+        _warn(f"{label}: {what}", stacklevel=3)
+    return curve
