@@ -24,11 +24,7 @@ Curves have different Q grids, so a shard stores them ragged: concatenated
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import os
-import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -38,11 +34,19 @@ import numpy as np
 
 from sasnn import __version__, instrument
 from sasnn.curve import Curve
+from sasnn.shards import (
+    FORMAT,
+    MANIFEST,
+    NO_STRUCTURE_FACTOR,
+    Shard,
+    file_sha256,
+    load_shard,
+    read_manifest,
+    save_shard,
+    write_manifest,
+)
 
-FORMAT = "sasnn-dataset"
 FORMAT_VERSION = 1
-NO_STRUCTURE_FACTOR = "none"
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -90,39 +94,6 @@ class ShardTask:
         return f"{self.class_name}-{self.index:04d}.npz"
 
 
-@dataclass(frozen=True)
-class Shard:
-    """The curves of one shard (ragged arrays, see module docstring)."""
-
-    class_name: str
-    index: int
-    offsets: np.ndarray  # (n + 1,) int64
-    q: np.ndarray  # (total,) Å⁻¹
-    intensity: np.ndarray  # (total,) cm⁻¹
-    sigma: np.ndarray  # (total,) cm⁻¹
-    dq: np.ndarray  # (total,) Å⁻¹, pinhole σ
-    structure_factor: np.ndarray  # (n,) <U names, NO_STRUCTURE_FACTOR for none
-    setup: np.ndarray  # (n,) <U instrument set-up kind
-    parameters: np.ndarray  # (n,) <U JSON: model + measurement parameters
-    noise: np.ndarray  # (n,) median relative σ of the curve
-    rejected: dict  # reason -> count of draws thrown away
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def curve(self, i: int) -> Curve:
-        """Curve ``i`` of this shard, with its label and exact parameters in ``meta``."""
-        a, b = self.offsets[i], self.offsets[i + 1]
-        meta = {"model": self.class_name, "structure_factor": _sf_or_none(self.structure_factor[i]),
-                "setup": str(self.setup[i]), "parameters": json.loads(self.parameters[i])}
-        return Curve(self.q[a:b], self.intensity[a:b], self.sigma[a:b], self.dq[a:b],
-                     source="simulated", entry=f"{self.class_name}-{self.index}-{i}", meta=meta)
-
-
-def _sf_or_none(name: str) -> str | None:
-    return None if name == NO_STRUCTURE_FACTOR else str(name)
-
-
 def structure_factor_names() -> list[str]:
     from sasnn.catalog import STRUCTURE_FACTORS
 
@@ -162,7 +133,8 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
         if draws > config.max_draws_per_curve * task.n_curves + 20:
             raise RuntimeError(
                 f"class {task.class_name}: {sum(rejected.values())} of {draws - 1} draws were "
-                f"invalid ({rejected}); its catalogue priors need fixing")
+                f"invalid ({rejected}); its catalogue priors need fixing"
+            )
         sf = None
         if sf_choices and rng.random() < config.structure_factor_share:
             sf = sf_choices[int(rng.integers(len(sf_choices)))]
@@ -201,12 +173,21 @@ def _pack(task: ShardTask, rows: list[tuple], rejected: dict) -> Shard:
     lengths = [len(g.q) for g, *_ in rows]
     parameters = []
     for g, _, params, m in rows:
-        record = {"model": params, "instrument": {
-            "setup": g.setup, "variant": g.variant, "scale": m.scale, "background": m.background,
-            "counts_per_unit": m.counts_per_unit, "systematic_error": m.systematic_error}}
+        record = {
+            "model": params,
+            "instrument": {
+                "setup": g.setup,
+                "variant": g.variant,
+                "scale": m.scale,
+                "background": m.background,
+                "counts_per_unit": m.counts_per_unit,
+                "systematic_error": m.systematic_error,
+            },
+        }
         parameters.append(json.dumps(record, sort_keys=True))
     return Shard(
-        class_name=task.class_name, index=task.index,
+        class_name=task.class_name,
+        index=task.index,
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         q=np.concatenate([g.q for g, *_ in rows]) if rows else np.zeros(0),
         intensity=np.concatenate([m.intensity for *_, m in rows]) if rows else np.zeros(0),
@@ -218,52 +199,6 @@ def _pack(task: ShardTask, rows: list[tuple], rejected: dict) -> Shard:
         noise=np.array([float(np.median(m.sigma / np.abs(m.intensity))) for *_, m in rows]),
         rejected=dict(sorted(rejected.items())),
     )
-
-
-# --------------------------------------------------------------------------- files
-
-_ARRAYS = ("offsets", "q", "intensity", "sigma", "dq", "structure_factor", "setup", "parameters", "noise")
-
-
-def save_shard(path: Path, shard: Shard) -> str:
-    """Write a shard atomically as a .npz with fixed zip metadata; return its sha256.
-
-    ``np.savez`` stamps the current time into the zip, so it is written by hand
-    here: the same shard always gives the same bytes.
-    """
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
-        meta = {"class_name": shard.class_name, "index": shard.index, "rejected": shard.rejected}
-        arrays = {name: getattr(shard, name) for name in _ARRAYS}
-        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
-        for name, array in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
-            zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue())
-    data = buffer.getvalue()
-    _atomic_write(path, data)
-    return hashlib.sha256(data).hexdigest()
-
-
-def load_shard(path: Path) -> Shard:
-    """Read a shard written by :func:`save_shard` (no pickle)."""
-    with np.load(path, allow_pickle=False) as npz:
-        meta = json.loads(str(npz["meta"]))
-        arrays = {name: npz[name] for name in _ARRAYS}
-    return Shard(class_name=meta["class_name"], index=meta["index"], rejected=meta["rejected"], **arrays)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _plain(obj):
@@ -317,24 +252,6 @@ def _manifest(config: SimulationConfig, spec: dict, records: dict[str, dict], co
     }
 
 
-def read_manifest(directory: Path) -> dict:
-    """The manifest of a dataset folder (ValueError if it isn't one)."""
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{directory} is not a sasnn dataset: it has no {MANIFEST}")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a sasnn dataset manifest")
-    return manifest
-
-
-def _write_manifest(directory: Path, manifest: dict) -> None:
-    _atomic_write(directory / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=False) + "\n").encode())
-
-
 def _prepare_folder(directory: Path, spec: dict) -> dict[str, dict]:
     """Create the folder, or check it holds this very dataset; return finished shards."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -342,18 +259,21 @@ def _prepare_folder(directory: Path, spec: dict) -> dict[str, dict]:
     if not (directory / MANIFEST).exists():
         others = [p.name for p in directory.iterdir() if p.name != "shards"]
         if others or any((directory / "shards").iterdir()):
-            raise FileExistsError(f"{directory} is not empty and holds no sasnn dataset; "
-                                  "choose an empty or new --out folder")
+            raise FileExistsError(
+                f"{directory} is not empty and holds no sasnn dataset; choose an empty or new --out folder"
+            )
         return {}
     manifest = read_manifest(directory)
     if manifest["spec"] != spec:
         diff = sorted(k for k in set(spec) | set(manifest["spec"]) if spec.get(k) != manifest["spec"].get(k))
-        raise FileExistsError(f"{directory} holds a different dataset (differs in: {', '.join(diff)}); "
-                              "it is left untouched: choose another --out folder")
+        raise FileExistsError(
+            f"{directory} holds a different dataset (differs in: {', '.join(diff)}); "
+            "it is left untouched: choose another --out folder"
+        )
     done = {}
     for record in manifest["shards"]:
         path = directory / "shards" / record["file"]
-        if path.is_file() and _file_sha256(path) == record["sha256"]:
+        if path.is_file() and file_sha256(path) == record["sha256"]:
             done[record["file"]] = record
     return done
 
@@ -361,8 +281,14 @@ def _prepare_folder(directory: Path, spec: dict) -> dict[str, dict]:
 ProgressCallback = Callable[[int, int], None]  # (curves kept, draws rejected) for one finished shard
 
 
-def generate_dataset(directory: Path, config: SimulationConfig, *, workers: int = 1,
-                     scheduler: str | None = None, on_shard: ProgressCallback | None = None) -> dict:
+def generate_dataset(
+    directory: Path,
+    config: SimulationConfig,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_shard: ProgressCallback | None = None,
+) -> dict:
     """Simulate ``config`` into ``directory`` (resuming finished shards); return the manifest.
 
     ``workers`` local processes (1: in this process), or the Dask scheduler at
@@ -385,21 +311,27 @@ def generate_dataset(directory: Path, config: SimulationConfig, *, workers: int 
     # compiles of the same kernel race and fail ("file too short").
     sf_names = structure_factor_names()[1:]
     compile_kernels(_kernel_pairs(config.classes, sf_names))
-    _write_manifest(directory, _manifest(config, spec, done, complete=False))
+    write_manifest(directory, _manifest(config, spec, done, complete=False))
 
     def finish(shard: Shard) -> None:
         task = ShardTask(shard.class_name, shard.index, len(shard))
         digest = save_shard(directory / "shards" / task.filename, shard)
-        done[task.filename] = {"file": task.filename, "class": shard.class_name, "index": shard.index,
-                               "n": len(shard), "rejected": shard.rejected, "sha256": digest}
-        _write_manifest(directory, _manifest(config, spec, done, complete=False))
+        done[task.filename] = {
+            "file": task.filename,
+            "class": shard.class_name,
+            "index": shard.index,
+            "n": len(shard),
+            "rejected": shard.rejected,
+            "sha256": digest,
+        }
+        write_manifest(directory, _manifest(config, spec, done, complete=False))
         if on_shard:
             on_shard(len(shard), sum(shard.rejected.values()))
 
     for shard in _run_tasks(todo, config, workers, scheduler):
         finish(shard)
     manifest = _manifest(config, spec, done, complete=True)
-    _write_manifest(directory, manifest)
+    write_manifest(directory, manifest)
     return manifest
 
 
@@ -414,8 +346,7 @@ def _kernel_pairs(classes, sf_names) -> list[tuple[str, str | None]]:
     return pairs
 
 
-def _run_tasks(tasks: list[ShardTask], config: SimulationConfig, workers: int,
-               scheduler) -> Iterator[Shard]:
+def _run_tasks(tasks: list[ShardTask], config: SimulationConfig, workers: int, scheduler) -> Iterator[Shard]:
     """Yield finished shards in completion order, from whichever executor was asked for."""
     if not tasks:
         return
@@ -454,22 +385,29 @@ def iter_shards(directory: Path, *, verify: bool = True) -> Iterator[Shard]:
     directory = Path(directory)
     manifest = read_manifest(directory)
     if not manifest["complete"]:
-        raise ValueError(f"{directory} holds an unfinished dataset; rerun the same `sasnn simulate` "
-                         "command to complete it")
+        raise ValueError(
+            f"{directory} holds an unfinished dataset; rerun the same `sasnn simulate` command to complete it"
+        )
     for record in manifest["shards"]:
         path = directory / "shards" / record["file"]
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing from the dataset {directory}")
-        if verify and _file_sha256(path) != record["sha256"]:
+        if verify and file_sha256(path) != record["sha256"]:
             raise ValueError(f"{path} does not match its checksum in {MANIFEST}; the dataset is damaged")
         yield load_shard(path)
 
 
-def simulate_examples(class_name: str, n: int, *, seed: int,
-                      structure_factor_share: float = 0.3) -> list[Curve]:
+def simulate_examples(
+    class_name: str, n: int, *, seed: int, structure_factor_share: float = 0.3
+) -> list[Curve]:
     """``n`` simulated measurements of one class, exactly as a dataset would hold them."""
-    config = SimulationConfig(classes=(class_name,), per_class=n, seed=seed,
-                              structure_factor_share=structure_factor_share, shard_size=n)
+    config = SimulationConfig(
+        classes=(class_name,),
+        per_class=n,
+        seed=seed,
+        structure_factor_share=structure_factor_share,
+        shard_size=n,
+    )
     shard = simulate_shard(ShardTask(class_name, 0, n), config)
     return [shard.curve(i) for i in range(len(shard))]
 
@@ -478,6 +416,9 @@ def describe_catalog() -> dict:
     """The catalogue as plain JSON-able data (``sasnn catalog --json``)."""
     from sasnn.catalog import CATALOG, EXCLUDED, STRUCTURE_FACTORS
 
-    return {"classes": [_plain(c) for c in CATALOG.values()],
-            "structure_factors": [_plain(s) for s in STRUCTURE_FACTORS.values()],
-            "excluded": dict(EXCLUDED), "n_classes": len(CATALOG)}
+    return {
+        "classes": [_plain(c) for c in CATALOG.values()],
+        "structure_factors": [_plain(s) for s in STRUCTURE_FACTORS.values()],
+        "excluded": dict(EXCLUDED),
+        "n_classes": len(CATALOG),
+    }

@@ -64,17 +64,56 @@ class SetupKind:
 #: SANS merge (e.g. NIST NG7, D22 at 1.4, 5 and 17 m), single SANS configurations, a
 #: lab pinhole SAXS camera (Cu Kα, monochromatic: small Δλ/λ) and a synchrotron line.
 SETUP_KINDS: tuple[SetupKind, ...] = (
-    SetupKind("sans-3config", "SANS, three merged detector distances", 0.35,
-              ((0.0012, 0.012), (0.009, 0.09), (0.06, 0.5)), 0.35, (40, 90),
-              (0.08, 0.15), (0.15, 0.35)),
-    SetupKind("sans-1config-low", "SANS, one long detector distance", 0.1,
-              ((0.003, 0.05),), 0.5, (60, 120), (0.08, 0.15), (0.15, 0.35)),
-    SetupKind("sans-1config-mid", "SANS, one middle detector distance", 0.15,
-              ((0.008, 0.15),), 0.5, (60, 120), (0.08, 0.15), (0.15, 0.35)),
-    SetupKind("saxs-lab", "Lab pinhole SAXS, Cu Kα", 0.2,
-              ((0.01, 0.6),), 0.3, (150, 300), (0.0005, 0.002), (0.1, 0.3)),
-    SetupKind("saxs-synchrotron", "Synchrotron SAXS", 0.2,
-              ((0.003, 0.8),), 0.4, (200, 400), (0.0001, 0.001), (0.05, 0.2)),
+    SetupKind(
+        "sans-3config",
+        "SANS, three merged detector distances",
+        0.35,
+        ((0.0012, 0.012), (0.009, 0.09), (0.06, 0.5)),
+        0.35,
+        (40, 90),
+        (0.08, 0.15),
+        (0.15, 0.35),
+    ),
+    SetupKind(
+        "sans-1config-low",
+        "SANS, one long detector distance",
+        0.1,
+        ((0.003, 0.05),),
+        0.5,
+        (60, 120),
+        (0.08, 0.15),
+        (0.15, 0.35),
+    ),
+    SetupKind(
+        "sans-1config-mid",
+        "SANS, one middle detector distance",
+        0.15,
+        ((0.008, 0.15),),
+        0.5,
+        (60, 120),
+        (0.08, 0.15),
+        (0.15, 0.35),
+    ),
+    SetupKind(
+        "saxs-lab",
+        "Lab pinhole SAXS, Cu Kα",
+        0.2,
+        ((0.01, 0.6),),
+        0.3,
+        (150, 300),
+        (0.0005, 0.002),
+        (0.1, 0.3),
+    ),
+    SetupKind(
+        "saxs-synchrotron",
+        "Synchrotron SAXS",
+        0.2,
+        ((0.003, 0.8),),
+        0.4,
+        (200, 400),
+        (0.0001, 0.001),
+        (0.05, 0.2),
+    ),
 )
 
 
@@ -96,7 +135,10 @@ class InstrumentConfig:
     min_signal_to_background: float = 5.0  # the model must rise this far above background somewhere
     max_intensity: float = 1.0e4  # cm⁻¹: no real sample scatters more; stronger draws are scaled down
     counts_per_unit: tuple[float, float] = (30.0, 3.0e4)  # counts per cm⁻¹ in the first bin, log-uniform
-    systematic_error: tuple[float, float] = (0.002, 0.02)  # relative σ added in quadrature (normalisation, transmission)
+    systematic_error: tuple[float, float] = (
+        0.002,
+        0.02,
+    )  # relative σ added in quadrature (normalisation, transmission)
 
     def __post_init__(self) -> None:
         known = {k.name for k in SETUP_KINDS}
@@ -140,7 +182,7 @@ def _configuration_points(conf: Configuration) -> tuple[np.ndarray, np.ndarray, 
     return q, dq, area
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grid(setup: str, variant: int, grid_seed: int) -> Grid:
     """The Q grid of one variant of one set-up kind (deterministic, cached per process)."""
     kind = _setup_kind(setup)
@@ -167,7 +209,7 @@ def grid(setup: str, variant: int, grid_seed: int) -> Grid:
     return Grid(setup, variant, q, dq, area / area[0])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resolution_for(setup: str, variant: int, grid_seed: int):
     """sasmodels' pinhole resolution for one grid (built once per process)."""
     from sasmodels.resolution import Pinhole1D
@@ -202,8 +244,9 @@ def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float
     return float(math.exp(rng.uniform(math.log(low), math.log(high))))
 
 
-def measure(model: np.ndarray, g: Grid, config: InstrumentConfig,
-            rng: np.random.Generator) -> Measurement | None:
+def measure(
+    model: np.ndarray, g: Grid, config: InstrumentConfig, rng: np.random.Generator
+) -> Measurement | None:
     """Turn a smeared, scale-1 model curve on grid ``g`` into a noisy measurement.
 
     Absolute scale: the background B is drawn on an absolute scale, then the model is

@@ -22,8 +22,10 @@ except ImportError:  # pragma: no cover
 # deterministic DLL/C kernels everywhere.
 os.environ.setdefault("SAS_OPENCL", "none")
 
-from sasnn.cli import lecture  # noqa: E402,F401  (registers commands)
-from sasnn.cli import simulate  # noqa: E402,F401
+from sasnn.cli import (
+    lecture,  # noqa: E402,F401  (registers commands)
+    simulate,  # noqa: E402,F401
+)
 from sasnn.cli._app import UserError, app  # noqa: E402
 
 __all__ = ["app", "main"]

@@ -20,15 +20,23 @@ def _split_classes(classes: str | None) -> tuple[str, ...]:
 
 @app.command()
 def simulate(
-    out_path: Path = typer.Option(..., "--out", help="Dataset folder (or, with --example, the file to write)."),
+    out_path: Path = typer.Option(
+        ..., "--out", help="Dataset folder (or, with --example, the file to write)."
+    ),
     per_class: int = typer.Option(None, "--per-class", help="Curves per class."),
     seed: int = typer.Option(0, help="Seed every random draw descends from."),
     classes: str = typer.Option(None, help="Comma-separated classes (default: the whole catalogue)."),
     workers: int = typer.Option(2, help="Local worker processes (1 = in this process)."),
-    scheduler: str = typer.Option(None, help="Dask scheduler address (tcp://host:8786) instead of local workers."),
-    structure_factor_share: float = typer.Option(0.3, "--sf-share", help="Share of curves with S(Q), where allowed."),
+    scheduler: str = typer.Option(
+        None, help="Dask scheduler address (tcp://host:8786) instead of local workers."
+    ),
+    structure_factor_share: float = typer.Option(
+        0.3, "--sf-share", help="Share of curves with S(Q), where allowed."
+    ),
     shard_size: int = typer.Option(250, help="Curves per shard (unit of work and of resumption)."),
-    example: str = typer.Option(None, help="Write one simulated measurement of this class as a SasView-readable file."),
+    example: str = typer.Option(
+        None, help="Write one simulated measurement of this class as a SasView-readable file."
+    ),
 ) -> None:
     """Simulate labelled, realistic SANS/SAXS curves into a sharded dataset folder.
 
@@ -40,16 +48,34 @@ def simulate(
         return
     if per_class is None:
         raise UserError("--per-class is required (or use --example MODEL to write one curve)")
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from sasnn.datasets import SimulationConfig, generate_dataset, plan_shards
 
-    config = SimulationConfig(classes=_split_classes(classes), per_class=per_class, seed=seed,
-                              structure_factor_share=structure_factor_share, shard_size=shard_size)
+    config = SimulationConfig(
+        classes=_split_classes(classes),
+        per_class=per_class,
+        seed=seed,
+        structure_factor_share=structure_factor_share,
+        shard_size=shard_size,
+    )
     total = sum(t.n_curves for t in plan_shards(config))
-    columns = (TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} curves"),
-               TextColumn("{task.fields[rate]} curves/s"), TextColumn("rejected {task.fields[rejected]}"),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    columns = (
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} curves"),
+        TextColumn("{task.fields[rate]} curves/s"),
+        TextColumn("rejected {task.fields[rejected]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err) as progress:
         bar = progress.add_task("simulate", total=total, rejected=0, rate="-")
         rejected = 0
@@ -64,8 +90,10 @@ def simulate(
 
         manifest = generate_dataset(out_path, config, workers=workers, scheduler=scheduler, on_shard=on_shard)
     n_rejected = sum(sum(r.values()) for r in manifest["rejections"].values())
-    err.print(f"wrote {manifest['n_curves']} curves of {len(manifest['classes'])} classes to {out_path} "
-              f"({n_rejected} invalid draws rejected; see manifest.json)")
+    err.print(
+        f"wrote {manifest['n_curves']} curves of {len(manifest['classes'])} classes to {out_path} "
+        f"({n_rejected} invalid draws rejected; see manifest.json)"
+    )
 
 
 def _write_example(name: str, path: Path, seed: int) -> None:
@@ -79,7 +107,9 @@ def _write_example(name: str, path: Path, seed: int) -> None:
     write_curve(path, curve)
     meta = curve.meta
     sf = f"@{meta['structure_factor']}" if meta["structure_factor"] else ""
-    err.print(f"wrote one simulated {name}{sf} measurement ({meta['setup']}, {len(curve.q)} points) to {path}")
+    err.print(
+        f"wrote one simulated {name}{sf} measurement ({meta['setup']}, {len(curve.q)} points) to {path}"
+    )
 
 
 @app.command()
@@ -114,14 +144,22 @@ def catalog(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(CATALOG)} classes ({len(EXCLUDED)} sasmodels models excluded), "
-                  f"structure factors: {', '.join(STRUCTURE_FACTORS)}")
+    table = Table(
+        title=f"{len(CATALOG)} classes ({len(EXCLUDED)} sasmodels models excluded), "
+        f"structure factors: {', '.join(STRUCTURE_FACTORS)}"
+    )
     for column in ("class", "varied parameters", "polydisperse", "S(Q)"):
         table.add_column(column)
     for entry in description["classes"]:
-        varied = ", ".join(f"{p}∈[{v['low']:g},{v['high']:g}]{'ᴸ' if v['scale'] == 'log' else ''}"
-                           for p, v in entry["priors"].items())
-        table.add_row(entry["name"], varied, ", ".join(entry["polydisperse"]) or "-",
-                      "yes" if entry["structure_factor"] else "-")
+        varied = ", ".join(
+            f"{p}∈[{v['low']:g},{v['high']:g}]{'ᴸ' if v['scale'] == 'log' else ''}"
+            for p, v in entry["priors"].items()
+        )
+        table.add_row(
+            entry["name"],
+            varied,
+            ", ".join(entry["polydisperse"]) or "-",
+            "yes" if entry["structure_factor"] else "-",
+        )
     out.print(table)
     out.print("ᴸ: log-uniform. Excluded: " + "; ".join(f"{k} ({v})" for k, v in EXCLUDED.items()))
