@@ -76,19 +76,25 @@ def simulate(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err) as progress:
-        bar = progress.add_task("simulate", total=total, rejected=0, rate="-")
-        rejected = 0
+    # The bar starts with the first finished shard, so that a refused folder or a bad
+    # option leaves nothing on screen but its one-line error.
+    progress = Progress(*columns, console=err)
+    bar = progress.add_task("simulate", total=total, rejected=0, rate="-")
+    rejected = 0
 
-        def on_shard(kept: int, n_rejected: int) -> None:
-            nonlocal rejected
-            rejected += n_rejected
-            progress.update(bar, advance=kept, rejected=rejected)
-            task = progress.tasks[bar]
-            if task.speed:
-                progress.update(bar, rate=f"{task.speed:.0f}")
+    def on_shard(kept: int, n_rejected: int) -> None:
+        nonlocal rejected
+        progress.start()
+        rejected += n_rejected
+        progress.update(bar, advance=kept, rejected=rejected)
+        speed = progress.tasks[bar].speed
+        if speed:
+            progress.update(bar, rate=f"{speed:.0f}")
 
+    try:
         manifest = generate_dataset(out_path, config, workers=workers, scheduler=scheduler, on_shard=on_shard)
+    finally:
+        progress.stop()
     n_rejected = sum(sum(r.values()) for r in manifest["rejections"].values())
     err.print(
         f"wrote {manifest['n_curves']} curves of {len(manifest['classes'])} classes to {out_path} "
