@@ -42,8 +42,17 @@ import numpy as np
 ABSOLUTE_SCALE = 1e-4
 
 
-def sinc_kernel(q: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Matrix ``sin(q r) / (q r)`` with the limit 1 at q r = 0.
+def sinc_kernel(q: np.ndarray, r: np.ndarray, dq: np.ndarray | None = None) -> np.ndarray:
+    """Matrix sin(q r)/(q r), averaged over a Gaussian resolution when ``dq`` is given.
+
+    With pinhole resolution q' ~ N(q, dq²) the kernel becomes, using
+    sin(q'r)/(q'r) = (1/r) ∫₀^r cos(q't) dt and E[cos(q't)] = cos(qt) e^{−dq²t²/2},
+
+        K(q, r) = (1/r) Re ∫₀^r exp(iqt − a t²) dt,   a = dq²/2,
+                = Re{ √π / (2√a r) [w(x) − e^{iqr − a r²} w(x + i√a r)] },  x = q/(2√a),
+
+    with the Faddeeva function w (``scipy.special.wofz``), which keeps it exact
+    and stable for any dq r (q' runs over the whole line; the kernel is even in q').
 
     Parameters
     ----------
@@ -51,12 +60,28 @@ def sinc_kernel(q: np.ndarray, r: np.ndarray) -> np.ndarray:
         Scattering vector in Å⁻¹.
     r : ndarray, shape (n_r,)
         Distance in Å.
+    dq : ndarray, shape (n_q,), optional
+        One-σ Gaussian resolution in Å⁻¹; rows with dq = 0 are not smeared.
 
     Returns
     -------
     ndarray, shape (n_q, n_r)
+        Dimensionless; 1 at q r = 0 without smearing.
     """
-    return np.sinc(np.multiply.outer(np.asarray(q, float), np.asarray(r, float)) / np.pi)
+    q, r = np.asarray(q, float), np.asarray(r, float)
+    plain = np.sinc(np.multiply.outer(q, r) / np.pi)
+    if dq is None:
+        return plain
+    from scipy.special import wofz
+
+    root_a = np.asarray(dq, float)[:, None] / np.sqrt(2.0)
+    smear = (root_a > 0) & (r > 0)
+    ra = np.where(smear, root_a, 1.0)
+    rr = np.where(r > 0, r, 1.0)
+    x = q[:, None] / (2 * ra)
+    phase = np.exp(-((ra * rr) ** 2) + 1j * q[:, None] * rr)
+    value = np.sqrt(np.pi) / (2 * ra * rr) * (wofz(x) - phase * wofz(x + 1j * ra * rr))
+    return np.where(smear, value.real, plain)
 
 
 def cross_section(
@@ -173,7 +198,9 @@ def form_factor_from_gamma(
     return intensity_from_pr(q, r, r**2 * np.asarray(gamma, float)) / volume
 
 
-def intensity_from_pr(q: np.ndarray, r: np.ndarray, p: np.ndarray) -> np.ndarray:
+def intensity_from_pr(
+    q: np.ndarray, r: np.ndarray, p: np.ndarray, dq: np.ndarray | None = None
+) -> np.ndarray:
     """Forward transform I(Q) = 4π ∫ p(r) sin(Qr)/(Qr) dr (trapezoid rule).
 
     Parameters
@@ -184,6 +211,8 @@ def intensity_from_pr(q: np.ndarray, r: np.ndarray, p: np.ndarray) -> np.ndarray
         Increasing distance grid in Å covering [0, Dmax].
     p : ndarray, shape (n_r,)
         Pair-distance distribution in cm⁻¹ Å⁻¹ (or any unit: I gets that unit × Å).
+    dq : ndarray, shape (n_q,), optional
+        One-σ Gaussian resolution in Å⁻¹: returns the smeared I(Q) (see :func:`sinc_kernel`).
 
     Returns
     -------
@@ -191,7 +220,7 @@ def intensity_from_pr(q: np.ndarray, r: np.ndarray, p: np.ndarray) -> np.ndarray
         I(Q) in cm⁻¹.
     """
     r = np.asarray(r, float)
-    return 4.0 * np.pi * np.trapezoid(np.asarray(p, float) * sinc_kernel(q, r), r, axis=-1)
+    return 4.0 * np.pi * np.trapezoid(np.asarray(p, float) * sinc_kernel(q, r, dq), r, axis=-1)
 
 
 def pr_moments(r: np.ndarray, p: np.ndarray) -> tuple[float, float]:

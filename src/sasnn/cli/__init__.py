@@ -24,6 +24,7 @@ os.environ.setdefault("SAS_OPENCL", "none")
 
 from sasnn.cli import (
     lecture,  # noqa: E402,F401  (registers commands)
+    pr,  # noqa: E402,F401
     simulate,  # noqa: E402,F401
 )
 from sasnn.cli._app import UserError, app  # noqa: E402

@@ -1,0 +1,131 @@
+"""p(r) side by side: sasnn's Bayesian IFT against freesas' BIFT, on the same inputs.
+
+Run from the repository root (2-core CPU; about half a minute)::
+
+    python bench/bench_pr.py [--seeds 5]
+
+(it sets SAS_OPENCL=none and OPENBLAS_NUM_THREADS=1 for both programs).
+
+Inputs: the synthetic sphere, cylinder and core-shell curves of
+:mod:`sasnn.pr_cases` (sasmodels with pinhole resolution and counting noise;
+``--seeds`` noise realisations each) and the dev-set files conalbumin.txt and
+apoferritin.txt read by :func:`sasnn.io.load_curves`.  Both programs get the same
+q, I, σ points: those sasnn fitted, i.e. from the start of its automatic Guinier
+window on (q in Å⁻¹, so freesas' r is in Å); sasnn also gets dq, which freesas
+cannot use.  freesas runs as its ``free_bift`` command does:
+``auto_bift(npt=100, scan_size=27)`` then ``monte_carlo_sampling(100, 2.0, 100)``
+for the averages and errors.  apoferritin is run twice: as is, and from
+q = 0.0225 Å⁻¹, the lowest q_min at which the evidence for Dmax levels off
+(below it aggregates dominate and sasnn refuses: "Dmax is not resolved").
+Times are wall-clock per curve, each program run once per curve after one
+warm-up call.  Truth for the synthetic cases is exact
+geometry (Rg, Dmax); "shape" is the L1 distance between the area-normalised
+p(r) and the true one.  Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+import warnings
+
+os.environ.setdefault("SAS_OPENCL", "none")
+# Both programs solve small (~100 × 100) linear algebra problems, where OpenBLAS
+# threads only add overhead (and on a shared 2-core machine, a lot of it).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from sasnn import pr_cases  # noqa: E402
+from sasnn.inversion import invert_pr  # noqa: E402
+
+
+def freesas_bift(q, intensity, sigma):
+    """freesas BIFT as ``free_bift`` runs it: (Rg Å, I0, Dmax Å, seconds)."""
+    from freesas.bift import auto_bift
+
+    start = time.perf_counter()
+    bift = auto_bift(np.column_stack([q, intensity, sigma]), npt=100, scan_size=27)
+    stats = bift.monte_carlo_sampling(100, 2.0, 100)
+    seconds = time.perf_counter() - start
+    return stats.Rg_avg, stats.I0_avg, stats.Dmax_avg, seconds
+
+
+def ours(q, intensity, sigma, dq, **options):
+    start = time.perf_counter()
+    result = invert_pr(q, intensity, sigma, dq=dq, **options)
+    return result, time.perf_counter() - start
+
+
+def inputs(n_seeds: int):
+    """(label, case or None, q, I, σ, dq, options) for every benchmark curve."""
+    for case in pr_cases.CASES:
+        for seed in range(n_seeds):
+            yield (case.name, case, *pr_cases.measure(case, np.random.default_rng(seed)), {})
+    from sasnn.io import example_data_path, load_curves
+
+    for name, options in (("conalbumin", {}), ("apoferritin", {}),
+                          ("apoferritin", {"q_min": 0.0225})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the reader's "dropped N points" notes
+            (curve,) = load_curves(example_data_path(f"{name}.txt"))
+        keep = curve.q >= options.get("q_min", 0.0)  # freesas gets the same range
+        label = name + (f" (q ≥ {options['q_min']} Å⁻¹)" if options else "")
+        yield (label, None, curve.q[keep], curve.intensity[keep], curve.sigma[keep],
+               curve.dq[keep], {"q_min": None} if options else {})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=5, help="noise realisations per case")
+    args = parser.parse_args()
+    logging.disable(logging.ERROR)  # freesas logs every Guinier attempt
+
+    first = next(inputs(1))
+    ours(*first[2:6]), freesas_bift(*first[2:5])  # warm-up: imports, caches
+
+    rows: dict[str, list] = {}
+    for label, case, q, intensity, sigma, dq, options in inputs(args.seeds):
+        result, t_ours = ours(q, intensity, sigma, dq, **options)
+        used = (q >= result.q[0]) & (q <= result.q[-1])  # the points sasnn fitted
+        rg_f, i0_f, dmax_f, t_f = freesas_bift(q[used], intensity[used], sigma[used])
+        _, _, rg_true, _ = case.truth() if case else (None, None, np.nan, None)
+        rows.setdefault(label, []).append(dict(
+            rg=result.rg, rg_err=result.rg_err, i0=result.i0, dmax=result.d_max,
+            dmax_err=result.d_max_err, t=t_ours, rg_f=rg_f, i0_f=i0_f, dmax_f=dmax_f, t_f=t_f,
+            rg_true=rg_true, dmax_true=case.d_max if case else np.nan,
+            shape=case.shape_error(result.r, result.p) if case else np.nan,
+        ))
+
+    print("| input | n | Rg sasnn (Å) | Rg freesas (Å) | Rg sasnn vs freesas (worst) "
+          "| Rg vs truth, worst: sasnn / freesas | Dmax sasnn (Å) | Dmax freesas (Å) "
+          "| Dmax vs truth, worst: sasnn / freesas | I(0) sasnn / freesas (cm⁻¹) "
+          "| p(r) L1 shape error | t sasnn (s) | t freesas (s) | time ratio |")
+    print("|" + "---|" * 14)
+    for label, runs in rows.items():
+        m = {key: np.mean([run[key] for run in runs]) for key in runs[0]}
+
+        def worst(key, ref, runs=runs):
+            values = [100 * (run[key] / run[ref] - 1) for run in runs]
+            return "—" if np.isnan(values).any() else f"{max(values, key=abs):+.1f} %"
+
+        print(
+            f"| {label} | {len(runs)} | {m['rg']:.2f} ± {m['rg_err']:.2f} | {m['rg_f']:.2f} "
+            f"| {worst('rg', 'rg_f')} | {worst('rg', 'rg_true')} / {worst('rg_f', 'rg_true')} "
+            f"| {m['dmax']:.1f} ± {m['dmax_err']:.1f} | {m['dmax_f']:.1f} "
+            f"| {worst('dmax', 'dmax_true')} / {worst('dmax_f', 'dmax_true')} "
+            f"| {m['i0']:.4g} / {m['i0_f']:.4g} | "
+            + ("—" if np.isnan(m["shape"]) else f"{m['shape']:.3f}")
+            + f" | {m['t']:.2f} | {m['t_f']:.2f} | {m['t'] / m['t_f']:.2f} |"
+        )
+    everything = [r for runs in rows.values() for r in runs]
+    t_ours, t_f = np.mean([r["t"] for r in everything]), np.mean([r["t_f"] for r in everything])
+    ratio = np.median([r["t"] / r["t_f"] for r in everything])
+    print(f"\nAll {len(everything)} curves: mean {t_ours:.2f} s per curve (sasnn) vs {t_f:.2f} s "
+          f"(freesas BIFT + MC); median per-curve time ratio sasnn/freesas {ratio:.2f}.")
+
+
+if __name__ == "__main__":
+    main()
