@@ -22,10 +22,11 @@ except ImportError:  # pragma: no cover
 # deterministic DLL/C kernels everywhere.
 os.environ.setdefault("SAS_OPENCL", "none")
 
-from sasnn.cli import (
-    lecture,  # noqa: E402,F401  (registers commands)
-    pr,  # noqa: E402,F401
-    simulate,  # noqa: E402,F401
+from sasnn.cli import (  # noqa: E402  (each module registers its commands on app)
+    examples,  # noqa: F401
+    lecture,  # noqa: F401
+    pr,  # noqa: F401
+    simulate,  # noqa: F401
 )
 from sasnn.cli._app import UserError, app  # noqa: E402
 

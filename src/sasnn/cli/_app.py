@@ -7,6 +7,8 @@ bodies so that ``sasnn --help`` stays fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.console import Console
 
@@ -25,9 +27,10 @@ lecture_app = typer.Typer(
 )
 app.add_typer(lecture_app, name="lecture")
 
-#: stdout is for results (tables, JSON); messages and progress go to stderr.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+#: stdout is for results (tables, JSON); messages and progress go to stderr. When
+#: piped, tables get a wide page instead of rich's 80 columns, so numbers don't wrap.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
 class UserError(Exception):
