@@ -160,8 +160,10 @@ def invalid_reason(model: np.ndarray) -> str | None:
     """Why a model curve can't be kept, or None when it is valid."""
     if not np.all(np.isfinite(model)):
         return "not finite"
-    if np.any(model <= 0):
-        return "not positive"
+    # Exactly 0 is fine: exponential models (gaussian_peak, guinier) underflow far
+    # from their feature, and the background keeps the measured curve positive.
+    if np.any(model < 0) or not np.any(model > 0):
+        return "negative"
     return None
 
 

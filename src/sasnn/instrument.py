@@ -255,7 +255,7 @@ def measure(
     part of the window. No curve exceeds ``max_intensity``.
 
     Returns None when the curve can't be measured: the model is not finite and
-    positive everywhere, or it never rises ``min_signal_to_background`` times above
+    non-negative everywhere, or it never rises ``min_signal_to_background`` times above
     the background (a curve that flat has nothing to identify).
 
     Noise: counts per bin are N = (I + B) · c · A(q), with c the counts per cm⁻¹ in
@@ -263,11 +263,13 @@ def measure(
     a relative systematic term. The observed value is Gaussian around I + B.
     """
     model = np.asarray(model, dtype=float)
-    if model.shape != g.q.shape or not np.all(np.isfinite(model)) or np.any(model <= 0):
+    if model.shape != g.q.shape or not np.all(np.isfinite(model)) or np.any(model < 0) or model.max() <= 0:
         return None
     background = _log_uniform(rng, config.background)
     crossing = int(rng.uniform(*config.crossing) * (len(model) - 1))
-    scale = _log_uniform(rng, config.signal_at_crossing) * background / model[crossing]
+    # floor: where a model underflows to 0, it meets the background no lower than 1e-6 of its peak
+    level = max(model[crossing], 1e-6 * model.max())
+    scale = _log_uniform(rng, config.signal_at_crossing) * background / level
     scale = min(scale, config.max_intensity / model.max())
     intensity = model * scale
     if intensity.max() < config.min_signal_to_background * background:
