@@ -24,6 +24,7 @@ os.environ.setdefault("SAS_OPENCL", "none")
 
 from sasnn.cli import (  # noqa: E402  (each module registers its commands on app)
     examples,  # noqa: F401
+    identify,  # noqa: F401
     lecture,  # noqa: F401
     pr,  # noqa: F401
     simulate,  # noqa: F401

@@ -1,0 +1,315 @@
+"""Confirm candidate (form factor, structure factor) pairs by fitting them to a curve.
+
+For each candidate the fit
+
+1. starts from the prior draws whose simulated curves lie nearest to the data on
+   its own q points and resolution (:mod:`sasnn.fit_start`);
+2. holds fixed the parameters the data cannot determine at that start: those whose
+   effect on the residuals is nil or a linear combination of the effects of
+   parameters before them (contrast × scale, a common shift of every SLD, a length
+   far outside the q window). Without this the normal matrix is singular, the
+   optimiser wanders along the valley and the uncertainties are meaningless;
+3. fits ``scale``, ``background`` (≥ 0) and the remaining parameters by
+   Levenberg-Marquardt (bumps' ``lm``, i.e. MPFit with bounds) on the data's own
+   resolution (pinhole dQ, or slit length for USANS), from the best few starts,
+   and keeps the lowest χ².
+
+Uncertainties are bumps' standard errors from the Jacobian at the optimum, not
+rescaled by χ²_red: with χ²_red ≫ 1 (a model that is not quite right, or σ too
+small) they understate the real uncertainty.
+
+**Ranking.** :func:`rerank` orders fits by BIC = χ² + k ln n (k free parameters incl.
+scale and background, n points), lowest first. The classifier's probabilities are
+not mixed in: ln-probability ratios between shortlisted candidates are a few units,
+while BIC differences between real fits are typically tens to thousands, so a
+product p·exp(−BIC/2) would be BIC's order anyway except for near-ties, and the
+classifier's calibration was measured on simulated curves, whereas BIC comes from
+this curve. :func:`bic_weights` gives exp(−ΔBIC/2) weights (optionally times a
+prior, e.g. the classifier's probabilities) for those who want one number.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.curve import Curve
+from sasnn.fit_problem import OFFSETS, PENALTY, CandidateProblem, identifiable, offset_names
+from sasnn.fit_start import Start, draw_starts, parameter_bounds, resolution_for_curve
+from sasnn.simulate import model_name
+
+__all__ = [
+    "FitResult",
+    "bic_weights",
+    "candidate_rng",
+    "fit_candidate",
+    "fit_candidates",
+    "rerank",
+]
+
+MAX_STEPS = 100  # Levenberg-Marquardt iterations per start
+MIN_POINTS = 10  # fewer points than this is not worth a fit
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """One candidate fitted to one curve (or jointly to several entries of one sample).
+
+    Attributes
+    ----------
+    model, structure_factor : str, str or None
+        The candidate pair (sasmodels names).
+    chi2, chi2_red, bic : float
+        χ² = Σ((I_fit − I)/σ)², χ²/(n − k), χ² + k ln n; ``inf`` for a failed fit.
+    parameters : mapping str -> (float, float)
+        Fitted parameters (``scale``, ``background`` in cm⁻¹ and the model's own, in
+        their sasmodels units) with their 1-σ standard error.
+    fixed : mapping str -> float or str
+        Every other sasmodels argument of the fit (held parameters, polydispersity
+        settings), so that ``{**fixed, **values}`` reproduces ``intensity``.
+    q, intensity : ndarray, shape (n,)
+        The data's q (Å⁻¹) and the fitted, resolution-smeared I(q) (cm⁻¹); empty for
+        a failed fit. A joint fit has the entries' points one after the other.
+    n_points, n_free : int
+        n and k above.
+    seconds : float
+        Wall time of this fit, starts included.
+    converged : bool
+        Whether the optimiser stopped on its own tolerance (not on its step or time
+        limit) with a finite χ².
+    message : str
+        What happened, in words.
+    """
+
+    model: str
+    structure_factor: str | None
+    chi2: float
+    chi2_red: float
+    bic: float
+    parameters: Mapping[str, tuple[float, float]]
+    fixed: Mapping[str, float | str]
+    q: np.ndarray = field(repr=False)
+    intensity: np.ndarray = field(repr=False)
+    n_points: int = 0
+    n_free: int = 0
+    seconds: float = 0.0
+    converged: bool = False
+    message: str = ""
+
+    @property
+    def name(self) -> str:
+        """``model`` or ``model@structure_factor``."""
+        return model_name(self.model, self.structure_factor)
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Every fitted parameter's best value."""
+        return {k: v for k, (v, _) in self.parameters.items()}
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (DESIGN.md §6: ``chi2_red``, ``bic``, ``parameters``)."""
+        finite = math.isfinite(self.bic)
+        return {"model": self.model, "structure_factor": self.structure_factor,
+                "chi2_red": self.chi2_red if finite else None,
+                "bic": self.bic if finite else None,
+                "parameters": {k: [v, e] for k, (v, e) in self.parameters.items()},
+                "n_points": self.n_points, "n_free": self.n_free,
+                "seconds": round(self.seconds, 3), "converged": self.converged,
+                "message": self.message}
+
+
+def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[str, str | None]],
+                   *, seed: int = 0, time_limit: float = 60.0, n_draws: int = 96,
+                   n_starts: int = 4) -> list[FitResult]:
+    """Fit every candidate pair to one curve; results in the candidates' order.
+
+    Parameters
+    ----------
+    curves : Curve or sequence of Curve
+        One measured entry: q (Å⁻¹) increasing, intensity and positive sigma (cm⁻¹),
+        and its resolution (``dq`` pinhole 1-σ or ``dq_slit`` slit length, Å⁻¹), as
+        :func:`sasnn.io.load_curves` returns it. Several entries of one sample measured
+        on different instruments (SANS and USANS) are fitted jointly: every model
+        parameter shared, and a ``scale_i``, ``background_i`` for entry i ≥ 1 (entry 0
+        has ``scale``, ``background``). Not for contrast series: SLDs are shared too.
+    candidates : sequence of (str, str or None)
+        (form factor, structure factor) pairs, e.g. ``[("sphere", "hayter_msa")]``.
+    seed : int
+        Seeds the prior draws; each pair's stream depends on the seed and its name only.
+    time_limit : float
+        Seconds each candidate may take, draws and all starts together; a draw or LM
+        iteration under way finishes first (a tabulated class's first draws may
+        build tables for minutes: they are cached on disk).
+    n_draws, n_starts : int
+        Prior draws simulated per candidate; best draws fitted.
+
+    Returns
+    -------
+    list of FitResult
+        A candidate whose every draw or fit failed numerically gets a result with
+        ``converged=False``, ``bic=inf`` and the reason in ``message``.
+
+    Raises
+    ------
+    ValueError
+        For a pair that is not in the catalogue or a curve that cannot be fitted
+        (too few points, missing or non-positive sigma), before any fit starts.
+    """
+    curves = [curves] if isinstance(curves, Curve) else list(curves)
+    pairs = [(m, s) for m, s in candidates]
+    for model, structure_factor in pairs:
+        check_candidate(model, structure_factor)
+    for curve in curves:
+        check_curve(curve)
+    resolutions = [resolution_for_curve(c) for c in curves]
+    return [fit_candidate(curves, model, structure_factor, rng=candidate_rng(seed, model,
+                                                                         structure_factor),
+                          resolutions=resolutions, time_limit=time_limit, n_draws=n_draws,
+                          n_starts=n_starts)
+            for model, structure_factor in pairs]
+
+
+def candidate_rng(seed: int, model: str, structure_factor: str | None) -> np.random.Generator:
+    """The generator of one pair's draws: from the seed and the pair's name only, so a
+    candidate's fit does not depend on which other candidates are fitted with it."""
+    name = model_name(model, structure_factor).encode()
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(name)]))
+
+
+def check_candidate(model: str, structure_factor: str | None) -> None:
+    """Raise ValueError naming the pair unless the catalogue can fit it."""
+    if model not in CATALOG:
+        raise ValueError(f"cannot fit {model!r}: not a catalogue class (see `sasnn catalog`)")
+    if structure_factor is not None:
+        if structure_factor not in STRUCTURE_FACTORS:
+            raise ValueError(f"cannot fit {model}@{structure_factor}: unknown structure factor; "
+                             f"valid: {', '.join(STRUCTURE_FACTORS)}")
+        if not CATALOG[model].structure_factor:
+            raise ValueError(f"cannot fit {model}@{structure_factor}: {model} takes no "
+                             "structure factor in the catalogue; fit it alone")
+
+
+def check_curve(curve: Curve) -> None:
+    """Raise ValueError unless the curve has finite data, positive σ and enough points."""
+    n = len(curve.q)
+    name = curve.label or "curve"
+    if curve.sigma is None or not np.all(np.asarray(curve.sigma) > 0):
+        raise ValueError(f"{name}: fitting needs a positive sigma at every point; read the "
+                         "file with sasnn.io.load_curves, which repairs it")
+    if n < MIN_POINTS or not (np.all(np.isfinite(curve.q))
+                              and np.all(np.isfinite(curve.intensity))):
+        raise ValueError(f"{name}: fitting needs at least {MIN_POINTS} finite points, got {n}")
+
+
+def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor: str | None, *,
+                  rng: np.random.Generator, resolutions: Sequence | None = None,
+                  time_limit: float = 60.0, n_draws: int = 96, n_starts: int = 4) -> FitResult:
+    """Fit one pair to one curve (or jointly to entries) from its best prior draws.
+
+    See :func:`fit_candidates` for the arguments; ``resolutions`` (one per curve) saves
+    rebuilding them for every candidate.
+    """
+    curves = [curves] if isinstance(curves, Curve) else list(curves)
+    check_candidate(model, structure_factor)
+    for curve in curves:
+        check_curve(curve)
+    begin = time.perf_counter()
+    if resolutions is None:
+        resolutions = [resolution_for_curve(c) for c in curves]
+    deadline = begin + time_limit
+    starts, draws = draw_starts(curves, model, structure_factor, resolutions, rng=rng,
+                                n_draws=n_draws, n_keep=n_starts, deadline=deadline)
+    q = np.concatenate([c.q for c in curves])
+    if not starts:
+        return _failed(model, structure_factor, q, begin,
+                       f"all {len(draws)} prior draws failed numerically on this curve's q "
+                       f"points" + ("" if len(draws) == n_draws else
+                                    f" ({n_draws - len(draws)} not tried: time limit)"))
+    tab = CATALOG[model].tabulate if structure_factor is None else None
+    bounds = parameter_bounds(model, structure_factor, draws)
+    best = None
+    for start in starts:
+        problem = CandidateProblem.at(model, structure_factor, start, bounds, curves,
+                                       resolutions, tab=tab)
+        run = _run_lm(problem, deadline)
+        best = run if best is None or run[0] < best[0] else best
+    how = f"{len(starts)} start(s), best after {best[3]} LM steps"
+    if tab is not None and time.perf_counter() < deadline:
+        # the table fixed the shape; refine every parameter on the direct kernel
+        chi2, problem, fitted, _, _ = best
+        params = problem.all_parameters({k: v for k, (v, _) in fitted.items()})
+        offsets = tuple((params[s], params[b]) for s, b in map(offset_names, range(len(curves))))
+        start = Start({k: v for k, v in params.items() if not k.startswith(OFFSETS)},
+                      offsets, chi2)
+        refine = CandidateProblem.at(model, None, start,
+                                     parameter_bounds(model, None, draws, shape=True),
+                                     curves, resolutions, tabulate=False)
+        run = _run_lm(refine, deadline)
+        if run[0] < best[0]:
+            best, how = run, how + f", refined on the direct kernel in {run[3]} steps"
+    chi2, problem, fitted, steps, converged = best
+    values = {k: float(v) for k, (v, _) in fitted.items()}
+    intensity = np.concatenate(problem.intensities(values))
+    n, k = len(q), len(fitted)
+    converged = converged and bool(np.all(np.abs(problem.residuals(values)) < PENALTY))
+    parameters = {key: (float(v), float(e)) for key, (v, e) in fitted.items()}
+    fixed = {key: v for key, v in problem.all_parameters(values).items() if key not in fitted}
+    return FitResult(
+        model, structure_factor, chi2, chi2 / max(n - k, 1), chi2 + k * math.log(n),
+        parameters, fixed, q, intensity, n, k, time.perf_counter() - begin, converged,
+        how + ("" if converged else f"; stopped at the {MAX_STEPS}-step or time limit"))
+
+
+def _run_lm(problem: CandidateProblem, deadline: float) -> tuple:
+    """LM fit of the identifiable parameters: (χ², problem, {name: (value, σ)}, steps,
+    stopped on its own tolerance)."""
+    from bumps.fitproblem import FitProblem
+    from bumps.fitters import fit
+
+    names = identifiable(problem)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        bumps_problem = FitProblem(problem.bumps_models(names))
+        hours = max(deadline - time.perf_counter(), 1.0) / 3600
+        result = fit(bumps_problem, method="lm", steps=MAX_STEPS, time=hours)
+        chi2 = 2.0 * bumps_problem.nllf()
+    fitted = dict(zip(result.labels, zip(result.x, result.dx, strict=True), strict=True))
+    steps = int(result.nit or 0)
+    own = steps < MAX_STEPS - 1 and time.perf_counter() < deadline  # nit counts from 0
+    return chi2, problem, {n: fitted[n] for n in names}, steps, own
+
+
+def _failed(model, structure_factor, q, begin, message) -> FitResult:
+    inf = math.inf
+    return FitResult(model, structure_factor, inf, inf, inf, {}, {}, q, np.empty(0), len(q),
+                     0, time.perf_counter() - begin, False, message)
+
+
+def rerank(results: Sequence[FitResult]) -> list[FitResult]:
+    """Fits ordered by BIC, lowest (best) first; failed fits (BIC = inf) last."""
+    return sorted(results, key=lambda r: (not math.isfinite(r.bic), r.bic))
+
+
+def bic_weights(results: Sequence[FitResult],
+                prior: Sequence[float] | None = None) -> np.ndarray:
+    """Schwarz weights exp(−ΔBIC/2)·prior, normalised to 1 (0 for failed fits).
+
+    With ``prior`` = the classifier's probabilities of the same candidates this is the
+    posterior model probability under the BIC approximation of the evidence.
+    """
+    bic = np.array([r.bic for r in results], dtype=float)
+    prior_arr = np.ones(len(bic)) if prior is None else np.asarray(prior, dtype=float)
+    finite = np.isfinite(bic) & (prior_arr > 0)
+    weights = np.zeros(len(bic))
+    if finite.any():
+        log_w = -0.5 * (bic[finite] - bic[finite].min()) + np.log(prior_arr[finite])
+        weights[finite] = np.exp(log_w - log_w.max())
+        weights /= weights.sum()
+    return weights

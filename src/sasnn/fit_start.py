@@ -1,0 +1,288 @@
+"""Where a fit of one catalogue class to one measured curve starts, and what it may vary.
+
+:mod:`sasnn.fit` confirms the classifier's candidates by least-squares fits. A local
+optimiser needs a start in the right basin, so the starts come from the simulated
+curves nearest to the data, computed on the data's own q points and resolution:
+
+1. draw ``n_draws`` parameter sets from the class's catalogue prior
+   (:func:`sasnn.catalog.sample_parameters`, seeded), each with every length
+   stretched by one common factor so that the class's features can fall anywhere in
+   the data's q window (:func:`stretch_range`);
+2. simulate each draw with :func:`sasnn.simulate.model_intensity` (cached kernels);
+3. solve the linear least-squares problem for a non-negative scale and flat
+   background per draw (:func:`linear_scale_background`), which is what the
+   network's preprocessing throws away;
+4. keep the few draws of lowest χ² (:class:`Start`).
+
+This is "the stored parameters of the nearest simulated training curves" done on
+the exact grid of the data rather than on the network's grid, so that no stored
+dataset is needed at prediction time.
+
+The same draws bound the fit (:func:`parameter_bounds`): each varied parameter may
+move over the range its draws covered, widened ×/÷3 (log priors, and derived
+positive parameters spanning more than that factor) or by half the range (linear
+priors, others), never past sasmodels' own limits.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from sasnn.catalog import CATALOG, STRUCTURE_FACTORS, sample_parameters
+from sasnn.curve import Curve
+from sasnn.simulate import model_intensity, model_name
+
+__all__ = [
+    "PD_MIN",
+    "Q_WINDOW",
+    "Start",
+    "draw_starts",
+    "linear_scale_background",
+    "parameter_bounds",
+    "resolution_for_curve",
+    "safe_intensity",
+    "stretch_range",
+]
+
+Q_WINDOW = (0.005, 0.3)  # Å⁻¹: where catalog.py's priors put every class's features
+PD_MIN = 0.02  # lowest fitted polydispersity: dI/d(pd) = 0 at pd = 0, where LM would stick
+STRETCH_BEYOND = 3.0  # features may lie this factor in q outside the data (stretch_range)
+WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
+# how a length stretch of factor f scales a parameter, by its sasmodels unit
+_STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
+# bookkeeping keys of a sasmodels parameter dict that are never fitted
+_NOT_FITTED = ("scale", "background", "radius_effective_mode", "radius_effective",
+               # sample conditions the experimenter knows; in hayter_msa they act only
+               # through the Bjerrum length, with the fitted salt and charge
+               "temperature", "dielectconst")
+
+
+@dataclass(frozen=True)
+class Start:
+    """One start of a fit: a sasmodels parameter set and its χ² at the data.
+
+    ``params`` is the draw (``scale`` 1, ``background`` 0); ``offsets`` the
+    ``(scale, background)`` of each curve from the linear solve; ``chi2`` is
+    Σ((scale·I_model + background − I)/σ)² over every curve's points.
+    """
+
+    params: Mapping[str, float | str]
+    offsets: tuple[tuple[float, float], ...]
+    chi2: float
+
+
+def resolution_for_curve(curve: Curve):
+    """The sasmodels resolution of a measured curve, as sasmodels itself would choose it.
+
+    Pinhole (``Pinhole1D``, Gaussian 1-σ width ``curve.dq`` in Å⁻¹) when the curve has
+    a positive dQ, else slit (``Slit1D`` with slit length ``curve.dq_slit`` in Å⁻¹, as
+    USANS files give it), else none (``Perfect1D``). This is the order of
+    ``sasmodels.direct_model`` for a ``Data1D`` with ``dx`` and ``dxl``.
+    """
+    from sasmodels.resolution import Perfect1D, Pinhole1D, Slit1D
+
+    q = np.asarray(curve.q, dtype=float)
+    if curve.dq is not None and np.any(curve.dq > 0):
+        return Pinhole1D(q, np.asarray(curve.dq, dtype=float))
+    if curve.dq_slit is not None and np.any(curve.dq_slit > 0):
+        return Slit1D(q, q_length=np.asarray(curve.dq_slit, dtype=float))
+    return Perfect1D(q)
+
+
+def stretch_range(q: np.ndarray) -> tuple[float, float]:
+    """Factors by which a class's lengths may be stretched to suit this q window.
+
+    The catalogue's priors put each feature inside :data:`Q_WINDOW`. Features sit at
+    q ∝ 1/L, so data that reach q_min below the window's start allow lengths up to
+    ``Q_WINDOW[0] / q_min`` times larger (USANS: ~60×), and data beyond its end
+    lengths ``Q_WINDOW[1] / q_max`` times smaller. A further factor
+    :data:`STRETCH_BEYOND` each way lets features lie just outside the data, where
+    they still shape the curve inside it (a 0.25 µm latex sphere's smeared fringes in
+    a SANS window that starts at 0.004 Å⁻¹, above its Guinier knee).
+    """
+    low = min(1.0, Q_WINDOW[1] / float(np.max(q))) / STRETCH_BEYOND
+    return low, max(1.0, Q_WINDOW[0] / float(np.min(q))) * STRETCH_BEYOND
+
+
+def linear_scale_background(model: np.ndarray, y: np.ndarray,
+                            sigma: np.ndarray) -> tuple[float, float, float]:
+    """Best non-negative ``scale`` and ``background`` for ``y ≈ scale·model + background``.
+
+    Parameters
+    ----------
+    model, y, sigma : ndarray, shape (n,)
+        Model intensity at scale 1 and background 0, data and its 1-σ error (cm⁻¹).
+
+    Returns
+    -------
+    scale, background, chi2 : float
+        Minimiser of Σ((scale·model + background − y)/σ)² with both ≥ 0, and its χ².
+    """
+    from scipy.optimize import nnls
+
+    w = 1.0 / sigma
+    design = np.column_stack([model * w, w])
+    norms = np.linalg.norm(design, axis=0)
+    norms[norms == 0] = 1.0
+    coef, rnorm = nnls(design / norms, y * w)
+    scale, background = coef / norms
+    return float(scale), float(background), float(rnorm**2)
+
+
+@cache
+def _units(model: str, structure_factor: str | None) -> Mapping[str, str]:
+    from sasmodels.core import load_model_info
+
+    info = load_model_info(model_name(model, structure_factor))
+    return {p.name: p.units for p in info.parameters.call_parameters}
+
+
+@cache
+def _limits(model: str, structure_factor: str | None) -> Mapping[str, tuple[float, float]]:
+    from sasmodels.core import load_model_info
+
+    info = load_model_info(model_name(model, structure_factor))
+    return {p.name: tuple(map(float, p.limits)) for p in info.parameters.call_parameters}
+
+
+def _stretch(params: dict, factor: float, units: Mapping[str, str], skip=()) -> dict:
+    out = dict(params)
+    for name, value in params.items():
+        power = _STRETCH_POWER.get(units.get(name, ""))
+        if power and name not in skip and isinstance(value, float):
+            out[name] = value * factor**power
+    return out
+
+
+def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | None,
+                resolutions: Sequence, *, rng: np.random.Generator, n_draws: int = 96,
+                n_keep: int = 3, deadline: float = math.inf) -> tuple[list[Start], list[dict]]:
+    """The ``n_keep`` prior draws whose simulated curves lie nearest to the data.
+
+    Parameters
+    ----------
+    curves : sequence of Curve
+        The measured curve, or several entries of one sample fitted jointly (shared
+        model parameters, a scale and background per entry): q (Å⁻¹), intensity and
+        sigma (cm⁻¹).
+    model, structure_factor : str, str or None
+        The candidate pair; ``model`` must be a catalogue class.
+    resolutions : sequence of sasmodels resolutions
+        One per curve, from :func:`resolution_for_curve`.
+    rng : numpy.random.Generator
+        Source of the draws and of the length stretch factors.
+    n_draws, n_keep : int
+        Draws simulated, starts kept (best χ² first).
+    deadline : float
+        ``time.perf_counter()`` after which no further draw starts (a tabulated class
+        may build a table per draw on first use).
+
+    Returns
+    -------
+    starts : list of Start
+        Best first; empty when every draw failed numerically.
+    draws : list of dict
+        Every stretched draw made (scale 1, background 0), for :func:`parameter_bounds`.
+    """
+    entry = CATALOG[model]
+    units = _units(model, structure_factor)
+    tab = entry.tabulate if structure_factor is None else None
+    low, high = np.log(stretch_range(np.concatenate([c.q for c in curves])))
+    scored, draws = [], []
+    for _ in range(n_draws):
+        if time.perf_counter() > deadline:
+            break
+        params = sample_parameters(entry, rng, structure_factor=structure_factor)
+        params = _stretch(params, math.exp(rng.uniform(low, high)), units,
+                          skip=("radius_effective",))
+        draws.append(params)
+        offsets, chi2 = [], 0.0
+        for curve, resolution in zip(curves, resolutions, strict=True):
+            intensity = safe_intensity(model, structure_factor, params, resolution)
+            if intensity is None:
+                break
+            scale, background, part = linear_scale_background(
+                intensity, np.asarray(curve.intensity, float), np.asarray(curve.sigma, float))
+            if not scale > 0:
+                break
+            offsets.append((scale, background))
+            chi2 += part
+        if len(offsets) == len(curves) and math.isfinite(chi2):
+            scored.append(Start(params, tuple(offsets), chi2))
+    scored.sort(key=lambda s: s.chi2)
+    if tab is not None:  # one start per tabulated shape: the fit cannot change the shape
+        seen: set = set()
+        scored = [s for s in scored
+                  if not (_shape_key(s.params, tab) in seen or seen.add(_shape_key(s.params, tab)))]
+    return scored[:n_keep], draws
+
+
+def _shape_key(params: Mapping, tab) -> tuple:
+    return tuple(sorted((k, round(v / params[tab.length] ** tab.scaled.get(k, 0), 6))
+                        for k, v in params.items()
+                        if isinstance(v, float) and k not in ("scale", "background", tab.length)))
+
+
+def safe_intensity(model: str, structure_factor: str | None, params: Mapping,
+                   resolution, *, tabulate: bool = True) -> np.ndarray | None:
+    """``model_intensity``, or None where sasmodels fails or returns non-finite values."""
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            intensity = model_intensity(model, structure_factor, params, resolution,
+                                        tabulate=tabulate)
+    except (ArithmeticError, ValueError, RuntimeError):
+        return None
+    return intensity if np.all(np.isfinite(intensity)) else None
+
+
+def parameter_bounds(model: str, structure_factor: str | None, draws: Sequence[Mapping], *,
+                     shape: bool = False) -> dict[str, tuple[float, float]]:
+    """Bounds of every parameter a fit of this pair may vary, from the prior draws.
+
+    A parameter is varied when the draws vary it, it is a float, and not an integer
+    count (shells, arms, sides: those stay at their start). Polydispersity widths of
+    the catalogue's polydisperse parameters are varied in [PD_MIN, 0.5]. Tabulated classes
+    vary only their length (the others pick the tabulated shape) unless ``shape``.
+
+    Returns
+    -------
+    dict
+        ``{name: (low, high)}`` in the parameter's sasmodels unit, insertion order
+        = the catalogue's (the most important parameters first).
+    """
+    entry = CATALOG[model]
+    limits = _limits(model, structure_factor)
+    fixed = set(entry.fixed)
+    if structure_factor is not None:
+        fixed |= set(STRUCTURE_FACTORS[structure_factor].fixed)
+    priors = dict(entry.priors)
+    if structure_factor is not None:
+        priors.update(STRUCTURE_FACTORS[structure_factor].priors)
+    tab = entry.tabulate if structure_factor is None and not shape else None
+    bounds: dict[str, tuple[float, float]] = {}
+    for name in draws[0]:
+        if name in _NOT_FITTED or name in fixed or name not in limits:
+            continue
+        if tab is not None and name != tab.length:
+            continue
+        values = np.array([d[name] for d in draws if isinstance(d.get(name), float)])
+        if values.size < len(draws) or np.ptp(values) == 0 or np.all(values == np.round(values)):
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        prior = priors.get(name)
+        if lo > 0 and (prior.scale == "log" if prior is not None else hi > WIDEN * lo):
+            lo, hi = lo / WIDEN, hi * WIDEN
+        else:
+            lo, hi = lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo)
+        bounds[name] = (max(lo, limits[name][0]), min(hi, limits[name][1]))
+    for name in entry.polydisperse:
+        bounds[f"{name}_pd"] = (PD_MIN, 0.5)
+    return bounds

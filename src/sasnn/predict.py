@@ -1,0 +1,244 @@
+"""Which (form factor, structure factor) pairs describe these curves, and how sure is that?
+
+:class:`Predictor` holds a trained network and its checkpoint description; once
+loaded it does not change. It prepares curves with
+:func:`sasnn.preprocessing.prepare_input` (it has no input arithmetic of its own),
+runs the network in batches and ranks candidate pairs.
+
+**Joint probability.** The two heads are calibrated separately (one temperature
+each), and a pair is scored p(form factor) · p(structure factor): this assumes the
+two labels are independent given the curve. Pairs never seen in training (a form
+factor that takes no S(Q) paired with one) get probability 0, and the rest are
+renormalised.
+
+**Unsure.** A prediction is flagged, with the reason, when
+
+* the data's Q range overlaps the model's grid too little, or most of the data lie
+  outside it;
+* the top pair's probability is below ``min_confidence``;
+* the form-factor head's free energy (Liu et al. 2020) is above the threshold set
+  on validation data, where it flags ``unsure_rate`` (5 %) of in-distribution curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from sasnn import evaluation, preprocessing
+from sasnn.curve import Curve
+
+MIN_CONFIDENCE = 0.5  # top pair's probability under which a prediction is "unsure"
+MIN_FRACTION_INSIDE = 0.5  # share of the data points that must fall on the model's grid
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model: str  # form factor (sasmodels name)
+    structure_factor: str | None  # None: no interparticle structure factor
+    probability: float  # calibrated joint probability
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The ranked candidates for one curve (one entry of one file)."""
+
+    file: str
+    entry: str
+    candidates: tuple[Candidate, ...]
+    unsure: bool
+    reason: str | None  # why it is unsure ("; "-joined), None when sure
+    q_range: tuple[float, float] | None = None  # Å⁻¹, usable data
+
+    def to_dict(self) -> dict:
+        """The JSON object of DESIGN.md §6."""
+        return {
+            "file": self.file,
+            "entry": self.entry,
+            "candidates": [
+                {"model": c.model, "structure_factor": c.structure_factor, "probability": c.probability}
+                for c in self.candidates
+            ],
+            "unsure": self.unsure,
+            "reason": self.reason,
+        }
+
+
+def shipped_model_path() -> Path:
+    """Where the pretrained model lives inside the installed package."""
+    return Path(str(resources.files("sasnn") / "data" / "model"))
+
+
+def resolve_model_path(path: str | Path | None) -> Path:
+    """A checkpoint folder from ``--model``: a run folder, a checkpoint folder, or None (shipped)."""
+    from sasnn.models import META
+
+    if path is None:
+        shipped = shipped_model_path()
+        if not (shipped / META).is_file():
+            raise FileNotFoundError(
+                f"this installation has no shipped model ({shipped} is missing); "
+                "train one with `sasnn train --data DIR --out RUN_DIR` and pass --model RUN_DIR"
+            )
+        return shipped
+    path = Path(path)
+    if (path / "model" / META).is_file():
+        return path / "model"
+    if (path / META).is_file():
+        return path
+    if not path.exists():
+        raise FileNotFoundError(f"--model {path} does not exist")
+    raise FileNotFoundError(
+        f"--model {path} is neither a finished training run (no model/{META}) nor a checkpoint (no {META})"
+    )
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded, calibrated model. Build with :meth:`from_checkpoint`."""
+
+    model: object = field(repr=False)  # torch nn.Module, eval mode, frozen weights
+    meta: MappingProxyType = field(repr=False)
+    grid: np.ndarray = field(repr=False)  # (n_q,) Å⁻¹, read-only
+    path: Path
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path | None = None) -> Predictor:
+        """Load from a run folder or checkpoint folder; None loads the shipped model."""
+        from sasnn.models import load_checkpoint
+
+        directory = resolve_model_path(path)
+        model, meta = load_checkpoint(directory)
+        version = meta.get("preprocessing", {}).get("version")
+        if version != preprocessing.PREPROCESSING_VERSION:
+            raise ValueError(
+                f"{directory} was trained with preprocessing version {version}, but this sasnn "
+                f"prepares inputs with version {preprocessing.PREPROCESSING_VERSION}; retrain it"
+            )
+        if "temperatures" not in meta:
+            raise ValueError(f"{directory} is an intermediate checkpoint; use the run's model/ folder")
+        for p in model.parameters():
+            p.requires_grad_(False)
+        grid = preprocessing.check_grid(meta["grid"])
+        grid.setflags(write=False)
+        return cls(model.eval(), MappingProxyType(meta), grid, directory)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.meta["class_names"])
+
+    @property
+    def structure_factors(self) -> list[str]:
+        return list(self.meta["structure_factors"])
+
+    def logits(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits of both heads for prepared inputs ``x`` (N, C, n_q)."""
+        from sasnn.models import logits_in_batches
+
+        return logits_in_batches(self.model, x)
+
+    def probabilities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities of both heads, (N, n_classes) and (N, n_structure_factors)."""
+        return self._calibrated(*self.logits(x))
+
+    def _calibrated(self, ff_logits: np.ndarray, sf_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = self.meta["temperatures"]
+        return (
+            evaluation.softmax(ff_logits, t["form_factor"]),
+            evaluation.softmax(sf_logits, t["structure_factor"]),
+        )
+
+    def pair_probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Joint p(form factor) · p(structure factor), (N, n_classes, n_structure_factors),
+        zero for pairs never trained on, each row renormalised to sum 1."""
+        return self._joint(*self.probabilities(x))
+
+    def _joint(self, p_ff: np.ndarray, p_sf: np.ndarray) -> np.ndarray:
+        allowed = np.zeros((len(self.class_names), len(self.structure_factors)))
+        for c, sfs in enumerate(self.meta["pairs"]):
+            allowed[c, sfs] = 1.0
+        joint = p_ff[:, :, None] * p_sf[:, None, :] * allowed
+        return joint / joint.sum(axis=(1, 2), keepdims=True)
+
+    def predict(self, curves: Sequence[Curve], top_k: int = 3) -> list[Prediction]:
+        """Ranked candidates for each curve, in one batched pass."""
+        if top_k < 1:
+            raise ValueError(f"--top must be a positive number of candidates, got {top_k}")
+        prepared, problems = [], {}
+        for i, curve in enumerate(curves):
+            try:
+                prepared.append(preprocessing.prepare_input(curve.q, curve.intensity, self.grid))
+            except ValueError as exc:
+                problems[i] = str(exc)
+                prepared.append(np.zeros((len(preprocessing.CHANNELS), len(self.grid)), np.float32))
+        x = np.stack(prepared) if prepared else np.zeros((0, 2, len(self.grid)), np.float32)
+        ff_logits, sf_logits = self.logits(x)
+        joint = self._joint(*self._calibrated(ff_logits, sf_logits))
+        energy = evaluation.energy_score(ff_logits, self.meta["temperatures"]["form_factor"])
+        results = []
+        for i, curve in enumerate(curves):
+            if i in problems:
+                results.append(Prediction(curve.source, curve.entry, (), True, problems[i]))
+                continue
+            candidates = self._top_pairs(joint[i], top_k)
+            cov = preprocessing.coverage(curve.q, curve.intensity, self.grid)
+            reasons = self._unsure_reasons(cov, candidates[0].probability, energy[i])
+            results.append(
+                Prediction(
+                    curve.source,
+                    curve.entry,
+                    candidates,
+                    bool(reasons),
+                    "; ".join(reasons) or None,
+                    (cov.q_min, cov.q_max),
+                )
+            )
+        return results
+
+    def _top_pairs(self, joint: np.ndarray, k: int) -> tuple[Candidate, ...]:
+        flat = joint.ravel()
+        order = np.argsort(-flat, kind="stable")[: min(k, flat.size)]
+        n_sf = joint.shape[1]
+        out = []
+        for index in order:
+            c, s = divmod(int(index), n_sf)
+            sf = self.structure_factors[s]
+            out.append(Candidate(self.class_names[c], None if s == 0 else sf, float(flat[index])))
+        return tuple(out)
+
+    def _unsure_reasons(
+        self, cov: preprocessing.Coverage, top_probability: float, energy: float
+    ) -> list[str]:
+        lo, hi = self.grid[0], self.grid[-1]
+        min_cells = self.meta["train_config"]["crop_min_cells"]
+        reasons = []
+        window = (
+            f"data cover q = {cov.q_min:.3g}–{cov.q_max:.3g} Å⁻¹ "
+            f"but the model was trained on {lo:.3g}–{hi:.3g} Å⁻¹"
+        )
+        if cov.cells < min_cells:
+            reasons.append(
+                f"{window}: the overlap is {cov.cells} grid points, fewer than the {min_cells} it needs"
+            )
+        elif cov.fraction_inside < MIN_FRACTION_INSIDE:
+            reasons.append(f"{window}: {100 * (1 - cov.fraction_inside):.0f} % of the points lie outside it")
+        if top_probability < MIN_CONFIDENCE:
+            reasons.append(
+                f"low confidence: the top candidate has p = {top_probability:.2f} < {MIN_CONFIDENCE}"
+            )
+        threshold = self.meta["unsure"]["energy_threshold"]
+        if energy > threshold:
+            share = 100 * self.meta["train_config"]["unsure_rate"]
+            reasons.append(
+                f"unlike the training data (energy score {energy:.2f} > {threshold:.2f}, "
+                f"a level only {share:g} % of validation curves reach)"
+            )
+        return reasons
+
+
+__all__ = ["Candidate", "Prediction", "Predictor", "resolve_model_path", "shipped_model_path"]

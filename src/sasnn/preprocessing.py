@@ -1,0 +1,226 @@
+"""The one transformation from a measured curve to the network's input.
+
+Training (:mod:`sasnn.training`), evaluation and prediction (:mod:`sasnn.predict`)
+all call :func:`prepare_input` / :func:`prepare_batch`; no other code transforms
+inputs. The training-time crop (:func:`random_crop`) works on the prepared
+tensors and re-centres them with the same :func:`centre` that prepared them.
+
+The input, for a fixed log-spaced grid of ``n`` Q values, is ``(C, n)`` float32:
+
+* channel 0, ``log_intensity``: log10 I on the grid, minus its mean over the
+  covered cells. Subtracting the mean removes the absolute scale (sample
+  concentration, contrast, calibration) exactly: I·c gives the same input. It is
+  *not* divided by its spread, because the spread carries the power-law slopes
+  (Porod q⁻⁴ vs. a mass fractal's q⁻²), which standardising would erase.
+  Uncovered cells hold 0.
+* channel 1, ``mask``: 1 where the data cover the cell, 0 elsewhere.
+
+Gridding, in log q / log I:
+
+* Non-positive and non-finite intensities are dropped first (a log can't take them).
+* Where the data are denser than the grid (high q of linearly binned reductions),
+  the points in each grid cell are averaged (both log q and log I): this reduces
+  noise instead of picking one point.
+* Where they are sparser (low q), the cell averages are interpolated linearly.
+* The covered range runs from the first to the last usable point on the grid (those
+  two points anchor the interpolation at the ends). Outside it: 0 and mask 0.
+  Nothing is extrapolated.
+
+The default grid (:func:`default_grid`) has 256 points from 10^-3.1 to 10^0.1
+Å⁻¹ (0.00079–1.26 Å⁻¹). It holds every simulated window (the set-ups in
+:mod:`sasnn.instrument` span 0.00084–1.19 Å⁻¹ after their jitter) and the usual
+real ones. A step is Δlog10 q = 0.0125 (2.9 % in q), finer than pinhole-SANS
+resolution (dQ/Q of 4–20 %), and 256 = 2⁸ halves cleanly through the pooling stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Bump whenever the input a given curve produces changes; checkpoints record it
+#: and the predictor refuses a checkpoint made with another version.
+PREPROCESSING_VERSION = 1
+CHANNELS = ("log_intensity", "mask")
+GRID_LOG10_RANGE = (-3.1, 0.1)  # log10(q / Å⁻¹) of the first and last grid points
+GRID_POINTS = 256
+
+
+def default_grid(n: int = GRID_POINTS, log10_range: tuple[float, float] = GRID_LOG10_RANGE) -> np.ndarray:
+    """The network's Q grid: ``n`` log-spaced points, shape (n,), Å⁻¹."""
+    if n < 8:
+        raise ValueError(f"a Q grid needs at least 8 points, got {n}")
+    return np.logspace(*log10_range, n)
+
+
+def check_grid(grid) -> np.ndarray:
+    """``grid`` as a float array of strictly increasing, positive, log-spaced q (Å⁻¹)."""
+    grid = np.asarray(grid, dtype=float)
+    if grid.ndim != 1 or len(grid) < 8 or np.any(grid <= 0) or np.any(np.diff(grid) <= 0):
+        raise ValueError("the Q grid must be at least 8 strictly increasing positive values (Å⁻¹)")
+    steps = np.diff(np.log10(grid))
+    if not np.allclose(steps, steps[0], rtol=1e-6):
+        raise ValueError("the Q grid must be log-spaced (constant step in log10 q)")
+    return grid
+
+
+def _log_edges(log_grid: np.ndarray) -> np.ndarray:
+    """Cell edges in log10 q, shape (n + 1,): half a step either side of each point."""
+    half = 0.5 * (log_grid[1] - log_grid[0])
+    return np.concatenate([log_grid - half, [log_grid[-1] + half]])
+
+
+def centre(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Subtract the mean over the covered cells; uncovered cells become 0.
+
+    ``values`` and ``mask`` have shape (..., n); the mean is taken along the last
+    axis. This is the scale removal of both prediction and the training crop.
+    """
+    covered = np.maximum(mask.sum(axis=-1, keepdims=True), 1)
+    mean = (values * mask).sum(axis=-1, keepdims=True) / covered
+    return (values - mean) * mask
+
+
+def _usable(q, intensity) -> tuple[np.ndarray, np.ndarray]:
+    """log10 q and log10 I of the usable points, sorted by q."""
+    q = np.asarray(q, dtype=float)
+    intensity = np.asarray(intensity, dtype=float)
+    if q.shape != intensity.shape or q.ndim != 1:
+        raise ValueError(f"q and intensity must be 1-D of equal length, got {q.shape} and {intensity.shape}")
+    keep = np.isfinite(q) & np.isfinite(intensity) & (q > 0) & (intensity > 0)
+    if keep.sum() < 2:
+        raise ValueError(
+            f"a curve needs at least 2 points with finite q > 0 and I > 0, got {int(keep.sum())}"
+        )
+    x, y = np.log10(q[keep]), np.log10(intensity[keep])
+    order = np.argsort(x, kind="stable")
+    return x[order], y[order]
+
+
+def _cells(x: np.ndarray, log_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid cell of each log10 q in ``x``, and which points fall on the grid at all."""
+    cell = np.searchsorted(_log_edges(log_grid), x, side="right") - 1
+    return cell, (cell >= 0) & (cell < len(log_grid))
+
+
+def _covered(log_grid: np.ndarray, x_inside: np.ndarray) -> np.ndarray:
+    """Grid points from the first to the last on-grid data point (needs two such points)."""
+    if len(x_inside) < 2:
+        return np.zeros(len(log_grid), dtype=bool)
+    return (log_grid >= x_inside[0]) & (log_grid <= x_inside[-1])
+
+
+def grid_curve(q, intensity, grid) -> tuple[np.ndarray, np.ndarray]:
+    """log10 I on the grid and the coverage mask, both shape (n,), before centring.
+
+    Parameters
+    ----------
+    q : array, shape (m,)
+        Å⁻¹, any order and spacing.
+    intensity : array, shape (m,)
+        Any unit (the scale is removed later); non-positive points are dropped.
+    grid : array, shape (n,)
+        The network's log-spaced grid, Å⁻¹.
+    """
+    log_grid = np.log10(grid)
+    n = len(log_grid)
+    x, y = _usable(q, intensity)
+    cell, inside = _cells(x, log_grid)
+    x, y, cell = x[inside], y[inside], cell[inside]
+    covered = _covered(log_grid, x)
+    values, mask = np.zeros(n), np.zeros(n)
+    if not covered.any():
+        return values, mask
+    counts = np.bincount(cell, minlength=n)
+    occupied = counts > 0
+    mean_x = np.bincount(cell, weights=x, minlength=n)[occupied] / counts[occupied]
+    mean_y = np.bincount(cell, weights=y, minlength=n)[occupied] / counts[occupied]
+    # The first and last points anchor the ends, so coverage reaches the data's edges.
+    px = np.concatenate([[x[0]], mean_x, [x[-1]]])
+    py = np.concatenate([[y[0]], mean_y, [y[-1]]])
+    values[covered] = np.interp(log_grid[covered], px, py)
+    mask[covered] = 1.0
+    return values, mask
+
+
+def prepare_input(q, intensity, grid) -> np.ndarray:
+    """The network input of one curve: float32, shape (len(CHANNELS), n).
+
+    See the module docstring for what each channel holds. ``q`` in Å⁻¹,
+    ``intensity`` in any unit; ``grid`` in Å⁻¹ (:func:`default_grid`).
+    """
+    values, mask = grid_curve(q, intensity, grid)
+    return np.stack([centre(values, mask), mask]).astype(np.float32)
+
+
+def prepare_batch(qs: Sequence, intensities: Sequence, grid) -> np.ndarray:
+    """:func:`prepare_input` for many curves: float32, shape (B, len(CHANNELS), n)."""
+    if len(qs) != len(intensities):
+        raise ValueError(f"got {len(qs)} q arrays but {len(intensities)} intensity arrays")
+    out = np.zeros((len(qs), len(CHANNELS), len(grid)), dtype=np.float32)
+    for i, (q, intensity) in enumerate(zip(qs, intensities, strict=True)):
+        out[i] = prepare_input(q, intensity, grid)
+    return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How a curve's Q range meets the grid."""
+
+    q_min: float  # Å⁻¹, first usable point of the data
+    q_max: float  # Å⁻¹, last usable point
+    cells: int  # grid cells the data cover
+    fraction_inside: float  # share of the usable points that fall on the grid
+
+
+def coverage(q, intensity, grid) -> Coverage:
+    """Where the data are, relative to the grid (for the predictor's "unsure" check)."""
+    x, _ = _usable(q, intensity)
+    log_grid = np.log10(grid)
+    _, inside = _cells(x, log_grid)
+    cells = int(_covered(log_grid, x[inside]).sum())
+    return Coverage(float(10 ** x[0]), float(10 ** x[-1]), cells, float(inside.mean()))
+
+
+def random_crop(x: np.ndarray, rng: np.random.Generator, *, probability: float, min_cells: int) -> np.ndarray:
+    """Training augmentation: keep a random Q window of some prepared inputs.
+
+    With ``probability``, each curve keeps a random contiguous window of at least
+    ``min_cells`` of its covered cells (uniform width, uniform position); the rest
+    is masked out and the curve is re-centred with :func:`centre`, exactly as a
+    measurement over that window would be prepared (up to the cell averages at the
+    window's two ends). Curves covering ``min_cells`` or fewer are left as they are.
+
+    ``x``: float32, shape (B, C, n), from :func:`prepare_batch`; a new array is returned.
+    """
+    x = np.array(x, dtype=np.float32, copy=True)
+    batch, _, n = x.shape
+    covered = x[:, 1] > 0
+    first = np.argmax(covered, axis=1)
+    width = covered.sum(axis=1)
+    crop = (rng.random(batch) < probability) & (width > min_cells)
+    new_width = rng.integers(min_cells, np.maximum(width, min_cells) + 1)
+    start = first + np.floor(rng.random(batch) * (width - new_width + 1)).astype(int)
+    cells = np.arange(n)
+    keep = (cells >= start[:, None]) & (cells < (start + new_width)[:, None])
+    keep |= ~crop[:, None]
+    x[:, 1] *= keep
+    x[:, 0] = centre(x[:, 0], x[:, 1])
+    return x
+
+
+__all__ = [
+    "CHANNELS",
+    "PREPROCESSING_VERSION",
+    "Coverage",
+    "centre",
+    "check_grid",
+    "coverage",
+    "default_grid",
+    "grid_curve",
+    "prepare_batch",
+    "prepare_input",
+    "random_crop",
+]

@@ -1,0 +1,427 @@
+"""Training, as a visible loop: :func:`train_one_epoch`, :func:`evaluate`, :func:`fit`.
+
+A run lives in one folder, RUN_DIR::
+
+    RUN_DIR/config.json     what is being trained on what (the run's identity)
+    RUN_DIR/history.json    one row per finished epoch
+    RUN_DIR/last/           checkpoint after the latest epoch, with optimizer state (resume point)
+    RUN_DIR/best/           checkpoint with the lowest validation loss so far
+    RUN_DIR/model/          the result: best weights + calibration temperatures + "unsure" threshold
+
+Every random draw of epoch ``e`` descends from ``(seed, e)``, and checkpoints are
+written atomically after each epoch, so a run killed even by SIGKILL resumes from
+its last epoch and ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sasnn import evaluation, preprocessing
+from sasnn.models import (
+    build_model,
+    existing_checkpoint,
+    kind_of,
+    load_checkpoint,
+    load_optimizer_state,
+    logits_in_batches,
+    save_checkpoint,
+)
+from sasnn.runs import check_run_dir, open_run_dir, read_json, run_spec, write_json
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Every field can be set in the ``[train]`` table of a run.toml."""
+
+    seed: int = 0  # split, initial weights, shuffling, crops and dropout all descend from it
+    epochs: int = 40  # upper bound; early stopping usually ends sooner
+    batch_size: int = 256
+    lr: float = 2e-3  # AdamW peak learning rate, cosine-decayed to 2 % of it at `epochs`
+    weight_decay: float = 1e-4
+    patience: int = 5  # epochs without a lower validation loss before stopping
+    crop_probability: float = 0.3  # share of training curves cut to a random Q window each epoch
+    crop_min_cells: int = 48  # narrowest window kept: 0.6 decades of q on the default grid
+    val_fraction: float = 0.1  # held out for early stopping, calibration and the "unsure" threshold
+    sf_loss_weight: float = 1.0  # loss = CE(form factor) + this * CE(structure factor)
+    unsure_rate: float = 0.05  # share of validation curves the out-of-distribution test flags
+    time_budget_s: float = 0.0  # stop after the epoch that crosses this much training time (0: none)
+    num_threads: int = 2  # torch threads: the machine's 2 cores (1 is faster if another job runs)
+    device: str = "auto"  # "auto" (CUDA if available, else CPU), "cpu", "cuda", ...
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "lr", "patience", "crop_min_cells")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
+        for name in ("crop_probability", "val_fraction", "unsure_rate"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.val_fraction == 0:
+            raise ValueError("TrainConfig.val_fraction must be > 0: validation drives early stopping")
+
+
+def choose_device(name: str = "auto") -> torch.device:
+    """The one place the device is chosen."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+# --------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class ArrayDataset:
+    """Prepared inputs and labels, all in memory (only the gridded arrays are kept)."""
+
+    x: np.ndarray  # (N, C, n_q) float32, from preprocessing.prepare_input
+    form_factor: np.ndarray  # (N,) int64, index into class_names
+    structure_factor: np.ndarray  # (N,) int64, index into structure_factors
+    noise: np.ndarray  # (N,) median relative σ of each curve
+    setup: np.ndarray  # (N,) str, instrument set-up (the Q window)
+    class_names: tuple[str, ...]
+    structure_factors: tuple[str, ...]  # first is "none"
+    grid: np.ndarray  # (n_q,) Å⁻¹
+    manifest_sha256: str
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, index: np.ndarray) -> ArrayDataset:
+        return replace(
+            self,
+            x=self.x[index],
+            form_factor=self.form_factor[index],
+            structure_factor=self.structure_factor[index],
+            noise=self.noise[index],
+            setup=self.setup[index],
+        )
+
+
+def load_training_arrays(
+    dataset_dir: Path,
+    grid: np.ndarray,
+    *,
+    class_names: list[str] | None = None,
+    structure_factors: list[str] | None = None,
+    on_shard: Callable[[int], None] | None = None,
+) -> ArrayDataset:
+    """Stream a dataset's shards through :func:`preprocessing.prepare_input`.
+
+    Labels index the dataset's own class list, or ``class_names`` /
+    ``structure_factors`` when given (a model's logit order); a label the model
+    doesn't know is an error.
+    """
+    from sasnn.datasets import iter_shards, read_manifest
+    from sasnn.shards import MANIFEST, file_sha256
+
+    manifest = read_manifest(dataset_dir)
+    classes = list(class_names or manifest["classes"])
+    sfs = list(structure_factors or manifest["structure_factors"])
+    for label, known, kind in (
+        (manifest["classes"], classes, "classes"),
+        (manifest["structure_factors"], sfs, "structure factors"),
+    ):
+        unknown = sorted(set(label) - set(known))
+        if unknown:
+            raise ValueError(f"{dataset_dir} has {kind} the model was not trained on: {', '.join(unknown)}")
+    xs, ff, sf, noise, setup = [], [], [], [], []
+    for shard in iter_shards(dataset_dir):
+        n = len(shard)
+        o = shard.offsets
+        xs.append(
+            preprocessing.prepare_batch(
+                [shard.q[o[i] : o[i + 1]] for i in range(n)],
+                [shard.intensity[o[i] : o[i + 1]] for i in range(n)],
+                grid,
+            )
+        )
+        ff.append(np.full(n, classes.index(shard.class_name)))
+        sf.append(np.array([sfs.index(s) for s in shard.structure_factor], dtype=np.int64))
+        noise.append(shard.noise.astype(np.float32))
+        setup.append(shard.setup)
+        if on_shard:
+            on_shard(n)
+    if not xs:
+        raise ValueError(f"{dataset_dir} holds no curves")
+    return ArrayDataset(
+        np.concatenate(xs),
+        np.concatenate(ff).astype(np.int64),
+        np.concatenate(sf),
+        np.concatenate(noise),
+        np.concatenate(setup),
+        tuple(classes),
+        tuple(sfs),
+        np.asarray(grid, float),
+        file_sha256(Path(dataset_dir) / MANIFEST),
+    )
+
+
+def split(data: ArrayDataset, val_fraction: float, seed: int) -> tuple[ArrayDataset, ArrayDataset]:
+    """A seeded random train/validation split."""
+    order = np.random.default_rng([seed, 1]).permutation(len(data))
+    n_val = max(1, round(val_fraction * len(data)))
+    return data.subset(np.sort(order[n_val:])), data.subset(np.sort(order[:n_val]))
+
+
+# --------------------------------------------------------------------------- steps
+def loss_fn(ff_logits, sf_logits, ff, sf, sf_weight: float = 1.0) -> torch.Tensor:
+    return nn.functional.cross_entropy(ff_logits, ff) + sf_weight * nn.functional.cross_entropy(sf_logits, sf)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    data: ArrayDataset,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    device: torch.device,
+    on_batch: Callable[[int], None] | None = None,
+) -> float:
+    """One pass over ``data`` in random order, with random Q-window crops; the mean loss."""
+    model.train()
+    order = rng.permutation(len(data))
+    total, seen = 0.0, 0
+    for start in range(0, len(order), config.batch_size):
+        index = np.sort(order[start : start + config.batch_size])
+        if len(index) < 2:  # batch norm needs two curves
+            continue
+        x = preprocessing.random_crop(
+            data.x[index], rng, probability=config.crop_probability, min_cells=config.crop_min_cells
+        )
+        ff = torch.from_numpy(data.form_factor[index]).to(device)
+        sf = torch.from_numpy(data.structure_factor[index]).to(device)
+        ff_logits, sf_logits = model(torch.from_numpy(x).to(device))
+        loss = loss_fn(ff_logits, sf_logits, ff, sf, config.sf_loss_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(index)
+        seen += len(index)
+        if on_batch:
+            on_batch(len(index))
+    return total / max(seen, 1)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float
+    ff_logits: np.ndarray  # (N, n_classes)
+    sf_logits: np.ndarray  # (N, n_structure_factors)
+
+
+def evaluate(
+    model: nn.Module, data: ArrayDataset, device: torch.device, sf_weight: float = 1.0
+) -> Evaluation:
+    """Loss and logits on ``data`` (eval mode, no gradients)."""
+    ff_logits, sf_logits = logits_in_batches(model, data.x, device=device)
+    with torch.inference_mode():
+        loss = loss_fn(
+            torch.from_numpy(ff_logits),
+            torch.from_numpy(sf_logits),
+            torch.from_numpy(data.form_factor),
+            torch.from_numpy(data.structure_factor),
+            sf_weight,
+        )
+    return Evaluation(float(loss), ff_logits, sf_logits)
+
+
+def calibrate_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature T minimising the NLL of softmax(logits / T) (Guo et al. 2017), by LBFGS on log T."""
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.int64)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
+
+
+def lr_at(epoch: int, config: TrainConfig) -> float:
+    """Cosine decay from ``lr`` to 2 % of it over ``epochs``."""
+    return config.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs)))
+
+
+# --------------------------------------------------------------------------- the recipe
+def fit(
+    data: ArrayDataset,
+    model_config,
+    config: TrainConfig,
+    run_dir: Path,
+    *,
+    progress: Callable[[dict], None] | None = None,
+) -> tuple[nn.Module, list[dict]]:
+    """Train ``model_config``'s network on ``data``; resume from ``run_dir`` if it holds this run.
+
+    Returns the calibrated best model (also written to ``run_dir/model``) and the history.
+    """
+    run_dir = Path(run_dir)
+    kind = kind_of(model_config)
+    spec = run_spec(data, kind, model_config, config)
+    if open_run_dir(run_dir, spec):
+        return load_checkpoint(run_dir / "model")[0], read_json(run_dir / "history.json")
+    if config.num_threads > 0:
+        torch.set_num_threads(config.num_threads)
+    device = choose_device(config.device)
+    train, val = split(data, config.val_fraction, config.seed)
+    torch.manual_seed(config.seed)
+    model = build_model(kind, model_config, len(data.class_names), len(data.structure_factors)).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    state = _resume(run_dir, model, optimizer)  # {"history": [...], "best": loss, "stale": epochs}
+    meta = _base_meta(data, config, spec)
+    while _keep_going(state, config):
+        epoch = len(state["history"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(epoch, config)
+        rng = np.random.default_rng([config.seed, epoch])
+        torch.manual_seed(config.seed * 100_003 + epoch)  # dropout
+        start = time.perf_counter()
+        on_batch = functools.partial(_batch_event, progress, epoch) if progress else None
+        train_loss = train_one_epoch(model, train, optimizer, config, rng, device, on_batch)
+        seconds = time.perf_counter() - start
+        result = evaluate(model, val, device, config.sf_loss_weight)
+        row = {
+            "epoch": epoch,
+            "lr": lr_at(epoch, config),
+            "train_loss": train_loss,
+            "val_loss": result.loss,
+            "val_top1": evaluation.top_k_accuracy(val.form_factor, result.ff_logits, 1),
+            "val_sf_accuracy": evaluation.top_k_accuracy(val.structure_factor, result.sf_logits, 1),
+            "seconds": seconds,
+            "curves_per_s": len(train) / seconds,
+        }
+        state["history"].append(row)
+        improved = result.loss < state["best"]
+        state["best"], state["stale"] = (result.loss, 0) if improved else (state["best"], state["stale"] + 1)
+        if improved:
+            save_checkpoint(run_dir / "best", model, {**meta, "epoch": epoch, "metrics": row})
+        save_checkpoint(run_dir / "last", model, {**meta, "epoch": epoch, "state": state}, optimizer)
+        write_json(run_dir / "history.json", state["history"])
+        if progress:
+            progress({"event": "epoch", **row})
+    return _finish(run_dir, val, meta, device), state["history"]
+
+
+def _batch_event(progress: Callable[[dict], None], epoch: int, curves: int) -> None:
+    progress({"event": "batch", "epoch": epoch, "curves": curves})
+
+
+def _keep_going(state: dict, config: TrainConfig) -> bool:
+    history = state["history"]
+    spent = sum(row["seconds"] for row in history)
+    budget_spent = config.time_budget_s > 0 and spent >= config.time_budget_s
+    return len(history) < config.epochs and state["stale"] < config.patience and not budget_spent
+
+
+def _finish(run_dir: Path, val: ArrayDataset, meta: dict, device: torch.device) -> nn.Module:
+    """Best weights → temperatures and the "unsure" threshold from validation → RUN_DIR/model."""
+    model, best_meta = load_checkpoint(existing_checkpoint(run_dir / "best"))
+    model.to(device)
+    ff_logits, sf_logits = logits_in_batches(model, val.x, device=device)
+    t_ff = calibrate_temperature(ff_logits, val.form_factor)
+    t_sf = calibrate_temperature(sf_logits, val.structure_factor)
+    metrics = evaluation.summary(
+        val.form_factor, ff_logits, val.structure_factor, sf_logits, temperatures=(t_ff, t_sf)
+    )
+    quantile = 1 - meta["train_config"]["unsure_rate"]
+    final = {
+        **meta,
+        "epoch": best_meta["epoch"],
+        "temperatures": {"form_factor": t_ff, "structure_factor": t_sf},
+        "unsure": {"energy_threshold": evaluation.energy_threshold(ff_logits, t_ff, quantile)},
+        "metrics": {"validation": metrics, "best_epoch": best_meta["metrics"]},
+    }
+    save_checkpoint(run_dir / "model", model, final)
+    return model.eval()
+
+
+def _base_meta(data: ArrayDataset, config: TrainConfig, spec: dict) -> dict:
+    ff, sf = data.form_factor, data.structure_factor
+    pairs = [sorted({int(s) for s in np.unique(sf[ff == c])}) for c in range(len(data.class_names))]
+    return {
+        "class_names": list(data.class_names),
+        "structure_factors": list(data.structure_factors),
+        "pairs": pairs,  # per class: the structure factors it was trained with (index lists)
+        "grid": data.grid.tolist(),
+        "preprocessing": {
+            "version": preprocessing.PREPROCESSING_VERSION,
+            "channels": list(preprocessing.CHANNELS),
+        },
+        "train_config": asdict(config),
+        "dataset_sha256": data.manifest_sha256,
+        "n_train_curves": len(data),
+    }
+
+
+def _resume(run_dir: Path, model: nn.Module, optimizer) -> dict:
+    last = existing_checkpoint(run_dir / "last")
+    if last is None:
+        return {"history": [], "best": math.inf, "stale": 0}
+    resumed, meta = load_checkpoint(last)
+    model.load_state_dict(resumed.state_dict())
+    load_optimizer_state(last, optimizer)
+    return meta["state"]
+
+
+def load_run_config(path: Path | None, architecture: str = "cnn", **overrides) -> tuple[TrainConfig, object]:
+    """TrainConfig and the model config from a run.toml (tables ``[train]`` and ``[cnn]`` or
+    ``[sasnets]``), then ``overrides`` (None values ignored) on TrainConfig.
+
+    Unknown tables and keys are errors that list the valid ones.
+    """
+    import tomllib
+
+    from sasnn.models import ARCHITECTURES, config_from_dict
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; valid: {', '.join(ARCHITECTURES)}")
+    tables: dict = {}
+    if path is not None:
+        try:
+            tables = tomllib.loads(Path(path).read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML ({exc})") from None
+        valid = ("train", architecture)
+        unknown = sorted(set(tables) - set(valid))
+        if unknown or any(not isinstance(v, dict) for v in tables.values()):
+            raise ValueError(
+                f"{path}: unknown or malformed table(s) {', '.join(unknown) or '?'}; "
+                f"valid: [train], [{architecture}]"
+            )
+    train_values = {**tables.get("train", {}), **{k: v for k, v in overrides.items() if v is not None}}
+    train_config = config_from_dict(TrainConfig, train_values, where="[train]")
+    model_config = config_from_dict(
+        ARCHITECTURES[architecture][1], tables.get(architecture, {}), where=f"[{architecture}]"
+    )
+    return train_config, model_config
+
+
+__all__ = [
+    "ArrayDataset",
+    "Evaluation",
+    "TrainConfig",
+    "calibrate_temperature",
+    "check_run_dir",
+    "choose_device",
+    "evaluate",
+    "fit",
+    "load_run_config",
+    "load_training_arrays",
+    "lr_at",
+    "split",
+    "train_one_epoch",
+]

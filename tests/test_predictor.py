@@ -1,0 +1,122 @@
+"""The Predictor (ranked pairs, "unsure" and its reasons) and explain's saliency."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from _identify_data import make_tiny_dataset
+
+from sasnn import predict
+from sasnn.curve import Curve
+from sasnn.datasets import iter_shards
+from sasnn.explain import explain_curve, integrated_gradients
+from sasnn.models import CNNConfig, load_checkpoint
+from sasnn.predict import Predictor
+from sasnn.preprocessing import default_grid, prepare_input
+from sasnn.training import TrainConfig, fit, load_training_arrays
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predictor")
+    data = make_tiny_dataset(root / "data")
+    arrays = load_training_arrays(data, default_grid())
+    config = TrainConfig(batch_size=16, lr=5e-3, epochs=3, crop_min_cells=32, num_threads=1)
+    fit(arrays, CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=32), config, root / "run")
+    curves = [shard.curve(i) for shard in iter_shards(data) for i in range(2)]
+    return root / "run", curves
+
+
+def test_candidates_are_ranked_calibrated_pairs(run):
+    run_dir, curves = run
+    predictor = Predictor.from_checkpoint(run_dir)
+    predictions = predictor.predict(curves, top_k=4)
+    assert len(predictions) == len(curves)
+    for p in predictions:
+        probabilities = [c.probability for c in p.candidates]
+        assert len(p.candidates) == 4 and probabilities == sorted(probabilities, reverse=True)
+        assert all(c.model in ("sphere", "cylinder", "dab") for c in p.candidates)
+        assert all(c.structure_factor is None for c in p.candidates if c.model == "dab")  # never trained so
+        assert p.unsure == (p.reason is not None)
+    record = predictions[0].to_dict()
+    assert set(record) == {"file", "entry", "candidates", "unsure", "reason"}
+    assert set(record["candidates"][0]) == {"model", "structure_factor", "probability"}
+    json.dumps(record)
+
+
+def test_joint_probabilities_sum_to_one_and_respect_trained_pairs(run):
+    run_dir, curves = run
+    predictor = Predictor.from_checkpoint(run_dir)
+    x = np.stack([prepare_input(c.q, c.intensity, predictor.grid) for c in curves])
+    joint = predictor.pair_probabilities(x)
+    np.testing.assert_allclose(joint.sum(axis=(1, 2)), 1.0)
+    dab = predictor.class_names.index("dab")
+    assert np.all(joint[:, dab, 1:] == 0)
+    p_ff, p_sf = predictor.probabilities(x)
+    np.testing.assert_allclose(p_ff.sum(1), 1.0, rtol=1e-6)
+
+
+def test_unsure_when_the_data_miss_the_grid(run):
+    run_dir, curves = run
+    predictor = Predictor.from_checkpoint(run_dir)
+    q = np.linspace(1.5, 4.0, 60)  # entirely above the grid
+    outside = Curve(q, q**-2.0, source="wide.dat")
+    narrow_q = np.linspace(0.05, 0.06, 30)  # 0.08 decades: a few grid points
+    narrow = Curve(narrow_q, narrow_q**-2.0, source="narrow.dat")
+    broken = Curve(np.array([0.01, 0.02]), np.array([-1.0, 0.0]), source="broken.dat")
+    far, short, bad = predictor.predict([outside, narrow, broken])
+    assert (
+        far.unsure and "data cover q = 1.5–4 Å⁻¹ but the model was trained on 0.000794–1.26 Å⁻¹" in far.reason
+    )
+    assert short.unsure and "fewer than the 32 it needs" in short.reason
+    assert bad.unsure and bad.candidates == () and "at least 2 points" in bad.reason
+
+
+def test_the_predictor_is_immutable(run):
+    predictor = Predictor.from_checkpoint(run[0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        predictor.grid = None
+    with pytest.raises(ValueError):
+        predictor.grid[0] = 1.0
+    with pytest.raises(TypeError):
+        predictor.meta["temperatures"] = {}
+    assert not any(p.requires_grad for p in predictor.model.parameters())
+
+
+def test_model_paths_and_their_errors(run, tmp_path, monkeypatch):
+    run_dir, _ = run
+    assert predict.resolve_model_path(run_dir) == run_dir / "model"
+    assert predict.resolve_model_path(run_dir / "model") == run_dir / "model"
+    monkeypatch.setattr(predict, "shipped_model_path", lambda: run_dir / "model")
+    assert Predictor.from_checkpoint(None).path == run_dir / "model"  # --model's default
+    monkeypatch.setattr(predict, "shipped_model_path", lambda: tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="this installation has no shipped model"):
+        Predictor.from_checkpoint(None)
+    with pytest.raises(ValueError, match="intermediate checkpoint"):
+        Predictor.from_checkpoint(run_dir / "best")
+    meta = json.loads((run_dir / "model" / "meta.json").read_text())
+    meta["preprocessing"]["version"] = 0
+    other = tmp_path / "old"
+    other.mkdir()
+    (other / "meta.json").write_text(json.dumps(meta))
+    (other / "model.safetensors").write_bytes((run_dir / "model" / "model.safetensors").read_bytes())
+    with pytest.raises(ValueError, match="trained with preprocessing version 0.*retrain it"):
+        Predictor.from_checkpoint(other)
+
+
+def test_saliency_attributions_add_up_to_the_logit_change(run):
+    run_dir, curves = run
+    model, meta = load_checkpoint(run_dir / "model")
+    expl = explain_curve(model, meta, curves[0].q, curves[0].intensity)
+    assert expl.saliency.shape == (256,) and expl.filters.shape == (8, 2, 5)
+    assert [m.shape for m in expl.feature_maps] == [(8, 128), (16, 64)]
+    assert expl.feature_q[0][0] < expl.feature_q[0][-1] and len(expl.feature_q[1]) == 64
+    assert np.all(expl.saliency[expl.x[1] == 0] == 0)  # nothing is attributed to uncovered q
+    # completeness of integrated gradients (up to the Riemann sum's error)
+    attribution, gap = integrated_gradients(model, expl.x, 0, steps=128)
+    assert attribution.sum() == pytest.approx(gap, rel=0.05, abs=0.02)
+    assert torch.is_grad_enabled()

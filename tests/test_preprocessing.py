@@ -1,0 +1,168 @@
+"""The one preprocessing function: grid, scale removal, mask, crops, batch form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sasnn import preprocessing
+from sasnn.preprocessing import (
+    centre,
+    check_grid,
+    coverage,
+    default_grid,
+    prepare_batch,
+    prepare_input,
+    random_crop,
+)
+
+GRID = default_grid()
+
+
+def wiggly(q: np.ndarray) -> np.ndarray:
+    """A sphere-like curve: Guinier knee, q⁻⁴ decay and oscillations (always positive)."""
+    r = 60.0
+    x = q * r
+    return 1e3 / (1 + (x / 2) ** 4) * (1.2 + np.sin(x)) + 1e-3
+
+
+def measured(q_min=0.003, q_max=0.5, n=300):
+    q = np.linspace(q_min, q_max, n)
+    return q, wiggly(q)
+
+
+def test_default_grid_spans_every_simulated_window():
+    from sasnn.instrument import SETUP_KINDS
+
+    assert len(GRID) == 256 and np.isclose(GRID[0], 10**-3.1) and np.isclose(GRID[-1], 10**0.1)
+    for kind in SETUP_KINDS:
+        jitter = np.exp(kind.q_jitter)
+        assert GRID[0] < kind.configurations[0][0] / jitter
+        assert GRID[-1] > kind.configurations[-1][1] * jitter
+
+
+def test_check_grid_refuses_bad_grids():
+    with pytest.raises(ValueError, match="log-spaced"):
+        check_grid(np.linspace(0.01, 0.5, 32))
+    with pytest.raises(ValueError, match="increasing positive"):
+        check_grid(GRID[::-1])
+
+
+@pytest.mark.parametrize("factor", [1e-4, 7.3, 2e5])
+def test_absolute_scale_is_removed(factor):
+    q, intensity = measured()
+    np.testing.assert_allclose(
+        prepare_input(q, factor * intensity, GRID), prepare_input(q, intensity, GRID), atol=2e-5
+    )
+
+
+def test_mask_marks_the_covered_cells_and_values_are_centred():
+    q, intensity = measured(0.01, 0.1, 200)
+    x = prepare_input(q, intensity, GRID)
+    assert x.shape == (2, 256) and x.dtype == np.float32
+    covered = x[1] == 1
+    assert set(np.unique(x[1])) == {0.0, 1.0}
+    # covered cells form one run inside the data's range, the ends within one step of its ends
+    idx = np.flatnonzero(covered)
+    assert np.all(np.diff(idx) == 1)
+    step = np.log10(GRID[1] / GRID[0])
+    assert abs(np.log10(GRID[idx[0]] / 0.01)) < step and abs(np.log10(GRID[idx[-1]] / 0.1)) < step
+    assert np.all(x[0][~covered] == 0)
+    assert abs(x[0][covered].mean()) < 1e-5
+
+
+@pytest.mark.parametrize("n", [30, 3000])  # sparser than the grid (interpolated), denser (cell means)
+def test_a_power_law_is_gridded_exactly(n):
+    q = np.geomspace(0.002, 0.4, n)
+    x = prepare_input(q, 5.0 * q**-3, GRID)
+    covered = x[1] == 1
+    expected = -3 * np.log10(GRID[covered])
+    np.testing.assert_allclose(x[0][covered], expected - expected.mean(), atol=1e-4)
+
+
+def test_cell_averages_reduce_noise_where_data_are_dense():
+    rng = np.random.default_rng(0)
+    q = np.linspace(0.1, 0.5, 2000)  # ~30 points per grid cell
+    truth = prepare_input(q, q**-2, GRID)
+    noisy = prepare_input(q, q**-2 * (1 + 0.05 * rng.standard_normal(q.size)), GRID)
+    covered = truth[1] == 1
+    error = np.abs(noisy[0] - truth[0])[covered].std()
+    assert error < 0.25 * np.log10(1.05)  # a single point scatters by ~0.02 decades
+
+
+def test_non_positive_intensities_are_dropped():
+    q, intensity = measured()
+    spoiled = intensity.copy()
+    spoiled[::7] = -1.0
+    spoiled[3] = 0.0
+    spoiled[5] = np.nan
+    keep = np.isfinite(spoiled) & (spoiled > 0)
+    np.testing.assert_array_equal(
+        prepare_input(q, spoiled, GRID), prepare_input(q[keep], intensity[keep], GRID)
+    )
+
+
+def test_order_of_points_does_not_matter():
+    q, intensity = measured()
+    order = np.random.default_rng(1).permutation(len(q))
+    np.testing.assert_allclose(
+        prepare_input(q[order], intensity[order], GRID), prepare_input(q, intensity, GRID), atol=1e-6
+    )
+
+
+def test_a_cropped_measurement_matches_the_crop_of_the_full_one():
+    q, intensity = measured(0.002, 0.6, 3000)
+    full = prepare_input(q, intensity, GRID)
+    part = (q > 0.01) & (q < 0.1)
+    cropped = prepare_input(q[part], intensity[part], GRID)
+    # away from the window's two end cells, the values agree after re-centring on the same cells
+    inner = np.flatnonzero(cropped[1])[2:-2]
+    mask = np.zeros(256)
+    mask[inner] = 1
+    np.testing.assert_allclose(centre(cropped[0], mask)[inner], centre(full[0], mask)[inner], atol=2e-3)
+
+
+def test_random_crop_keeps_a_window_and_recentres_it():
+    qs, intensities = zip(*[measured(0.001 * (1 + k), 0.3 + 0.1 * k, 400) for k in range(6)], strict=True)
+    x = prepare_batch(list(qs), list(intensities), GRID)
+    cropped = random_crop(x, np.random.default_rng(0), probability=1.0, min_cells=40)
+    for before, after in zip(x, cropped, strict=True):
+        kept = after[1] == 1
+        idx = np.flatnonzero(kept)
+        assert len(idx) >= 40 and np.all(np.diff(idx) == 1)
+        assert np.all(before[1][kept] == 1) and kept.sum() < (before[1] == 1).sum()
+        assert np.all(after[0][~kept] == 0) and abs(after[0][kept].mean()) < 1e-5
+        # the same centring prediction uses: values shift by one constant
+        np.testing.assert_allclose(after[0][kept], centre(before[0], after[1])[kept], atol=1e-6)
+    untouched = random_crop(x, np.random.default_rng(0), probability=0.0, min_cells=40)
+    np.testing.assert_allclose(untouched, x, atol=1e-6)
+
+
+def test_batch_equals_single_curves():
+    curves = [measured(0.001 * (1 + k), 0.2 * (1 + k), 100 + 50 * k) for k in range(4)]
+    batch = prepare_batch([c[0] for c in curves], [c[1] for c in curves], GRID)
+    assert batch.shape == (4, len(preprocessing.CHANNELS), 256)
+    for row, (q, intensity) in zip(batch, curves, strict=True):
+        np.testing.assert_array_equal(row, prepare_input(q, intensity, GRID))
+
+
+def test_data_outside_the_grid_give_an_empty_mask():
+    q = np.linspace(2.0, 5.0, 50)
+    x = prepare_input(q, q**-1, GRID)
+    assert x[1].sum() == 0 and np.all(x[0] == 0)
+    cov = coverage(q, q**-1, GRID)
+    assert cov.cells == 0 and cov.fraction_inside == 0.0
+
+
+def test_coverage_describes_the_window():
+    q, intensity = measured(1e-4, 0.01, 500)
+    cov = coverage(q, intensity, GRID)
+    assert np.isclose(cov.q_min, 1e-4) and np.isclose(cov.q_max, 0.01)
+    assert 0.9 < cov.fraction_inside < 1.0 and 86 <= cov.cells <= 88  # 10^-3.1 … 10^-2 Å⁻¹: 88 points
+
+
+def test_too_few_usable_points_is_an_error():
+    with pytest.raises(ValueError, match="at least 2 points with finite q > 0 and I > 0"):
+        prepare_input([0.01, 0.02, 0.03], [1.0, -1.0, 0.0], GRID)
+    with pytest.raises(ValueError, match="equal length"):
+        prepare_input([0.01, 0.02], [1.0], GRID)

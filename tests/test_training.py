@@ -1,0 +1,198 @@
+"""Training: one epoch lowers the loss, seeds reproduce, runs resume, folders are safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from _identify_data import TINY_TOML, make_tiny_dataset
+
+from sasnn import training
+from sasnn.models import CNNConfig, build_model, load_checkpoint
+from sasnn.preprocessing import default_grid
+from sasnn.training import TrainConfig, calibrate_temperature, fit, load_run_config, load_training_arrays
+
+TINY_CNN = CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=32)
+TINY_TRAIN = TrainConfig(batch_size=16, lr=5e-3, patience=50, crop_min_cells=32, epochs=3, num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory):
+    return make_tiny_dataset(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def arrays(dataset_dir):
+    return load_training_arrays(dataset_dir, default_grid())
+
+
+def weights(run_dir):
+    return load_checkpoint(run_dir / "model")[0].state_dict()
+
+
+def test_arrays_hold_prepared_curves_and_labels(arrays):
+    assert arrays.x.shape == (72, 2, 256) and arrays.x.dtype == np.float32
+    assert arrays.class_names == ("sphere", "cylinder", "dab") and arrays.structure_factors[0] == "none"
+    assert np.bincount(arrays.form_factor).tolist() == [24, 24, 24]
+    assert len(arrays.manifest_sha256) == 64 and len(arrays.setup) == 72
+
+
+def test_labels_follow_a_given_logit_order(dataset_dir):
+    reordered = load_training_arrays(
+        dataset_dir, default_grid(), class_names=["dab", "sphere", "cylinder", "vesicle"]
+    )
+    assert np.bincount(reordered.form_factor, minlength=4).tolist() == [24, 24, 24, 0]
+    with pytest.raises(ValueError, match="classes the model was not trained on: cylinder"):
+        load_training_arrays(dataset_dir, default_grid(), class_names=["sphere", "dab"])
+
+
+def test_one_epoch_lowers_the_loss(arrays):
+    torch.manual_seed(0)
+    config = replace(TINY_TRAIN, crop_probability=0.0)
+    model = build_model("cnn", replace(TINY_CNN, dropout=0.0), 3, len(arrays.structure_factors))
+    x = torch.from_numpy(arrays.x)
+    ff, sf = torch.from_numpy(arrays.form_factor), torch.from_numpy(arrays.structure_factor)
+
+    def loss() -> float:  # on the whole training set, batch statistics as in training
+        model.train()
+        with torch.no_grad():
+            return float(training.loss_fn(*model(x), ff, sf))
+
+    before = loss()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
+    mean = training.train_one_epoch(
+        model, arrays, optimizer, config, np.random.default_rng(0), torch.device("cpu")
+    )
+    assert np.isfinite(mean)
+    assert loss() < 0.9 * before
+
+
+def test_same_seed_same_weights_and_resume_equals_uninterrupted(arrays, tmp_path):
+    fit(arrays, TINY_CNN, TINY_TRAIN, tmp_path / "a")
+    fit(arrays, TINY_CNN, TINY_TRAIN, tmp_path / "b")
+    a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first_epoch(event):
+        if event["event"] == "epoch" and event["epoch"] == 0:
+            raise Killed  # after the epoch's checkpoint is written, like a SIGKILL then
+
+    with pytest.raises(Killed):
+        fit(arrays, TINY_CNN, TINY_TRAIN, tmp_path / "c", progress=kill_after_first_epoch)
+    assert not (tmp_path / "c" / "model").exists() and (tmp_path / "c" / "last").is_dir()
+    _, history = fit(arrays, TINY_CNN, TINY_TRAIN, tmp_path / "c")
+    assert [row["epoch"] for row in history] == [0, 1, 2]
+    c = weights(tmp_path / "c")
+    for name in a:
+        torch.testing.assert_close(a[name], c[name], rtol=0, atol=0)
+    # a finished run is not trained again
+    _, again = fit(arrays, TINY_CNN, TINY_TRAIN, tmp_path / "c")
+    assert again == history
+    # another seed gives other weights
+    fit(arrays, TINY_CNN, replace(TINY_TRAIN, seed=1, epochs=1), tmp_path / "d")
+    d = weights(tmp_path / "d")
+    assert any(not torch.equal(a[n], d[n]) for n in a if a[n].dtype.is_floating_point)
+
+
+def test_the_finished_model_is_calibrated_and_described(arrays, tmp_path):
+    fit(arrays, TINY_CNN, replace(TINY_TRAIN, epochs=2), tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "model" / "meta.json").read_text())
+    assert meta["class_names"] == list(arrays.class_names)
+    assert meta["preprocessing"]["version"] == 1 and len(meta["grid"]) == 256
+    assert meta["dataset_sha256"] == arrays.manifest_sha256
+    assert set(meta["temperatures"]) == {"form_factor", "structure_factor"}
+    assert np.isfinite(meta["unsure"]["energy_threshold"])
+    assert meta["pairs"][2] == [0]  # dab takes no structure factor
+    assert meta["metrics"]["validation"]["n"] == 7
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history) == 2 and history[0]["curves_per_s"] > 0
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    logits = 3 * rng.standard_normal((4000, 5))
+    p = np.exp(logits / 2.0)
+    p /= p.sum(1, keepdims=True)
+    labels = np.array([rng.choice(5, p=row) for row in p])
+    assert calibrate_temperature(logits, labels) == pytest.approx(2.0, rel=0.1)
+
+
+def test_run_folders_are_never_clobbered(arrays, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match=r"not part of a sasnn run \(notes.txt\)"):
+        fit(arrays, TINY_CNN, TINY_TRAIN, tmp_path / "mine")
+    fit(arrays, TINY_CNN, replace(TINY_TRAIN, epochs=1), tmp_path / "run")
+    with pytest.raises(FileExistsError, match=r"holds a different training run \(differs in: train_config\)"):
+        fit(arrays, TINY_CNN, replace(TINY_TRAIN, epochs=2), tmp_path / "run")
+
+
+def test_run_toml_overrides_and_refuses_unknown_keys(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text(TINY_TOML)
+    train, cnn = load_run_config(path, epochs=7)
+    assert train.epochs == 7 and train.batch_size == 16 and cnn.channels == (8, 16)
+    path.write_text("[train]\nepochz = 3\n")
+    with pytest.raises(
+        ValueError, match=r"unknown \[train\] key\(s\) epochz; valid: seed, epochs, batch_size"
+    ):
+        load_run_config(path)
+    path.write_text("[trian]\nepochs = 3\n")
+    with pytest.raises(ValueError, match=r"unknown or malformed table\(s\) trian; valid: \[train\], \[cnn\]"):
+        load_run_config(path)
+    with pytest.raises(ValueError, match="TrainConfig.val_fraction must be in"):
+        load_run_config(None, val_fraction=1.5)
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_completes_the_run(dataset_dir, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(TINY_TOML)
+    run = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "sasnn",
+        "train",
+        "--data",
+        str(dataset_dir),
+        "--out",
+        str(run),
+        "--epochs",
+        "12",
+        "--config",
+        str(config),
+    ]
+    env = {**os.environ, "SAS_OPENCL": "none"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while (
+        not (run / "last" / "meta.json").exists() and process.poll() is None and time.monotonic() < deadline
+    ):
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not (run / "model").exists(), "the run finished before it could be killed"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    history = json.loads((run / "history.json").read_text())
+    assert [row["epoch"] for row in history] == list(range(12))
+    # the resumed run ends exactly where an uninterrupted one does
+    train, cnn = load_run_config(config, epochs=12)
+    fit(load_training_arrays(dataset_dir, default_grid()), cnn, train, tmp_path / "straight")
+    a, b = weights(run), weights(tmp_path / "straight")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
