@@ -47,7 +47,9 @@ def _load(files: list[Path], q_units: str | None):
                 warnings.simplefilter("always")
                 curves += load_curves(path, q_units=q_units)
         except (OSError, ValueError) as exc:  # DataFormatError is a ValueError
-            err.print(f"sasnn: error: {path}: {exc}", markup=False, highlight=False)
+            # io's messages already name the file; prefix it only where one doesn't
+            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            err.print(f"sasnn: error: {message}", markup=False, highlight=False)
             unreadable = True
             continue
         for warning in caught:
