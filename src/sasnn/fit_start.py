@@ -54,6 +54,8 @@ __all__ = [
 Q_WINDOW = (0.005, 0.3)  # Å⁻¹: where catalog.py's priors put every class's features
 PD_MIN = 0.02  # lowest fitted polydispersity: dI/d(pd) = 0 at pd = 0, where LM would stick
 STRETCH_BEYOND = 3.0  # features may lie this factor in q outside the data (stretch_range)
+# common length factors tried around each kept draw (draw_starts): ±4 % steps over ×/÷2
+STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 35))
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
@@ -195,6 +197,20 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     units = _units(model, structure_factor)
     tab = entry.tabulate if structure_factor is None else None
     low, high = np.log(stretch_range(np.concatenate([c.q for c in curves])))
+    def score(params: dict) -> Start | None:
+        offsets, chi2 = [], 0.0
+        for curve, resolution in zip(curves, resolutions, strict=True):
+            intensity = safe_intensity(model, structure_factor, params, resolution)
+            if intensity is None:
+                return None
+            scale, background, part = linear_scale_background(
+                intensity, np.asarray(curve.intensity, float), np.asarray(curve.sigma, float))
+            if not scale > 0:
+                return None
+            offsets.append((scale, background))
+            chi2 += part
+        return Start(params, tuple(offsets), chi2) if math.isfinite(chi2) else None
+
     scored, draws = [], []
     for _ in range(n_draws):
         if time.perf_counter() > deadline:
@@ -203,25 +219,28 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
         params = _stretch(params, math.exp(rng.uniform(low, high)), units,
                           skip=("radius_effective",))
         draws.append(params)
-        offsets, chi2 = [], 0.0
-        for curve, resolution in zip(curves, resolutions, strict=True):
-            intensity = safe_intensity(model, structure_factor, params, resolution)
-            if intensity is None:
-                break
-            scale, background, part = linear_scale_background(
-                intensity, np.asarray(curve.intensity, float), np.asarray(curve.sigma, float))
-            if not scale > 0:
-                break
-            offsets.append((scale, background))
-            chi2 += part
-        if len(offsets) == len(curves) and math.isfinite(chi2):
-            scored.append(Start(params, tuple(offsets), chi2))
+        start = score(params)
+        if start is not None:
+            scored.append(start)
     scored.sort(key=lambda s: s.chi2)
     if tab is not None:  # one start per tabulated shape: the fit cannot change the shape
         seen: set = set()
         scored = [s for s in scored
                   if not (_shape_key(s.params, tab) in seen or seen.add(_shape_key(s.params, tab)))]
-    return scored[:n_keep], draws
+    # Fringes make χ² multimodal in the lengths: a draw of the right shape but 30 %
+    # too large starts in the wrong basin. Scanning one common length factor moves
+    # every feature along q together, into the data's basin, before LM takes over.
+    refined = []
+    for start in scored[:n_keep]:
+        best = start
+        for factor in STRETCH_SCAN:
+            if time.perf_counter() > deadline:
+                break
+            candidate = score(_stretch(start.params, factor, units, skip=("radius_effective",)))
+            if candidate is not None and candidate.chi2 < best.chi2:
+                best = candidate
+        refined.append(best)
+    return sorted(refined, key=lambda s: s.chi2), draws
 
 
 def _shape_key(params: Mapping, tab) -> tuple:

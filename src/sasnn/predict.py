@@ -54,16 +54,23 @@ class Prediction:
     unsure: bool
     reason: str | None  # why it is unsure ("; "-joined), None when sure
     q_range: tuple[float, float] | None = None  # Å⁻¹, usable data
+    fits: tuple = ()  # FitResult per candidate, same order, after sasnn.confirm.confirm()
 
     def to_dict(self) -> dict:
-        """The JSON object of DESIGN.md §6."""
+        """The JSON object of DESIGN.md §6. With fits, each candidate also has ``chi2_red``,
+        ``bic`` (null for a failed fit) and ``parameters`` ({name: [value, 1-σ error]})."""
+        candidates = []
+        for i, c in enumerate(self.candidates):
+            row = {"model": c.model, "structure_factor": c.structure_factor, "probability": c.probability}
+            if self.fits:
+                fit = self.fits[i].to_dict()
+                row.update(chi2_red=fit["chi2_red"], bic=fit["bic"], parameters=fit["parameters"],
+                           fit_message=fit["message"])
+            candidates.append(row)
         return {
             "file": self.file,
             "entry": self.entry,
-            "candidates": [
-                {"model": c.model, "structure_factor": c.structure_factor, "probability": c.probability}
-                for c in self.candidates
-            ],
+            "candidates": candidates,
             "unsure": self.unsure,
             "reason": self.reason,
         }

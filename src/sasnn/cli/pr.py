@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 
 import typer
 
-from sasnn.cli._app import UserError, app, err, out
+from sasnn.cli._app import UserError, app, err, out, read_files
 
 
 def _parse_dmax(text: str) -> float | None:
@@ -34,27 +33,6 @@ def _parse_q_min(text: str) -> float | str | None:
     if not value >= 0:
         raise UserError(f"--q-min must be 'auto', 'all' or a number of Å⁻¹, got {text!r}")
     return value
-
-
-def _load(files: list[Path], q_units: str | None):
-    """All curves of all readable files, and whether any file could not be read."""
-    from sasnn.io import load_curves
-
-    curves, unreadable = [], False
-    for path in files:
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                curves += load_curves(path, q_units=q_units)
-        except (OSError, ValueError) as exc:  # DataFormatError is a ValueError
-            # io's messages already name the file; prefix it only where one doesn't
-            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            err.print(f"sasnn: error: {message}", markup=False, highlight=False)
-            unreadable = True
-            continue
-        for warning in caught:
-            err.print(f"sasnn: warning: {warning.message}", markup=False, highlight=False)
-    return curves, unreadable
 
 
 def _plot_paths(plot: Path | None, curves) -> list[Path | None]:
@@ -145,7 +123,8 @@ def pr(
     from sasnn.inversion import invert_pr
     from sasnn.plots.pr import plot_pr
 
-    curves, unreadable = _load(files, q_units)
+    groups, unreadable = read_files(files, q_units)
+    curves = [curve for group in groups for curve in group]
     records, failed = [], False
     for curve, png in zip(curves, _plot_paths(plot, curves), strict=True):
         if curve.dq_slit is not None:

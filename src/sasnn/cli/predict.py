@@ -1,0 +1,194 @@
+"""``sasnn predict``: rank the candidate models of measured curves, optionally confirm by fitting."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import typer
+
+from sasnn.cli._app import UserError, app, err, expand_paths, out, read_files
+from sasnn.cli.identify import _progress
+
+REPORT_INDEX = "report.json"  # lists the files a report wrote, so a rerun may replace them
+
+
+def _report_dir(path: Path) -> set[str]:
+    """Prepare ``--report DIR``; return the names a previous report wrote there. A folder
+    holding anything else is refused, so nothing the user wrote is overwritten."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--report {path} is a file; expected a folder")
+    ours: set[str] = set()
+    if path.is_dir() and any(path.iterdir()):
+        try:
+            index = json.loads((path / REPORT_INDEX).read_text())
+            ours = {REPORT_INDEX, *index["files"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            ours = set()
+        foreign = sorted(p.name for p in path.iterdir() if p.name not in ours)
+        if foreign:
+            raise UserError(
+                f"--report {path} holds files an earlier `sasnn predict --report` did not write "
+                f"({', '.join(foreign[:5])}); choose an empty or new folder"
+            )
+    path.mkdir(parents=True, exist_ok=True)
+    return ours
+
+
+def _png_names(predictions) -> list[str]:
+    names: list[str] = []
+    for p in predictions:
+        stem = re.sub(r"[^\w.-]+", "_", "-".join(filter(None, [Path(p.file).stem, p.entry])))
+        name, k = f"{stem}.png", 2
+        while name in names or name == REPORT_INDEX:
+            name, k = f"{stem}-{k}.png", k + 1
+        names.append(name)
+    return names
+
+
+def _short_parameters(parameters: dict) -> str:
+    """``radius 23.7±1.3, ...`` without scale and background (they are in the JSON)."""
+    shown = [(k, v) for k, v in parameters.items() if k not in ("scale", "background")]
+    return ", ".join(f"{k} {v:.4g}±{e:.2g}" for k, (v, e) in shown)
+
+
+def _table(predictions):
+    from rich.table import Table
+
+    from sasnn.simulate import model_name
+
+    fitted = any(p.fits for p in predictions)
+    columns = ["file [entry]", "#", "model", "p"] + (["χ²ᵣ", "BIC", "parameters"] if fitted else [])
+    table = Table(*columns, "note", box=None)
+    for column in table.columns:
+        column.overflow = "fold"
+    for p in predictions:
+        name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
+        note = f"[red]unsure:[/] {p.reason}" if p.unsure else ""
+        if not p.candidates:
+            table.add_row(name, "", "", "", *([""] * 3 if fitted else []), note)
+        for rank, c in enumerate(p.candidates):
+            row = [name if rank == 0 else "", str(rank + 1), model_name(c.model, c.structure_factor),
+                   f"{c.probability:.3f}"]
+            if fitted:
+                fit = p.fits[rank] if p.fits else None
+                ok = fit is not None and fit.bic != float("inf")
+                row += [f"{fit.chi2_red:.3g}" if ok else "—", f"{fit.bic:.1f}" if ok else "—",
+                        _short_parameters(fit.parameters) if ok else (fit.message if fit else "")]
+            table.add_row(*row, note if rank == 0 else "")
+    return table
+
+
+@app.command()
+def predict(
+    files: list[Path] = typer.Argument(..., help="Data files, folders or quoted glob patterns."),
+    model: str = typer.Option(None, help="Run folder or checkpoint folder (default: the shipped model)."),
+    top: int = typer.Option(3, "--top", help="Candidates (form factor, structure factor) per entry."),
+    fit: bool = typer.Option(
+        False, "--fit", help="Fit the candidates with sasmodels + bumps; re-rank them by BIC."
+    ),
+    joint: bool = typer.Option(
+        False, "--joint", help="Treat the entries of each file as one sample on several instruments "
+        "(SANS + USANS): combine their predictions and fit them together."
+    ),
+    q_units: str = typer.Option(None, "--q-units", help="Unit of q in the files, overriding them: A or nm."),
+    report_dir: Path = typer.Option(
+        None, "--report", help="Folder for one PNG per entry (data, fits, residuals, probabilities) "
+        "and report.json."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per entry."),
+    fit_time: float = typer.Option(60.0, "--fit-time", help="Seconds each candidate's fit may take."),
+    seed: int = typer.Option(0, help="Seed of the fits' prior draws."),
+) -> None:
+    """Which models describe these curves? Ranked (form factor, structure factor) pairs.
+
+    Probabilities are calibrated on simulated data. An entry is marked unsure, with
+    the reason, when its q range lies outside the trained window, confidence is low,
+    the curve is unlike the training data, or (with --fit) no candidate fits.
+    Exit status: 0 when every file was read, 2 when any could not be (one line each
+    on stderr; the others are still reported).
+    """
+    if top < 1:
+        raise UserError(f"--top must be a positive number of candidates, got {top}")
+    if q_units not in (None, "A", "nm"):
+        raise UserError(f"--q-units must be A or nm, got {q_units!r}")
+    if not fit_time > 0:
+        raise UserError(f"--fit-time must be a positive number of seconds, got {fit_time}")
+    from sasnn.predict import Predictor
+
+    predictor = Predictor.from_checkpoint(model)
+    written = _report_dir(report_dir) if report_dir is not None else set()
+
+    paths = expand_paths(files)
+    progress, task = _progress(len(paths), "reading")
+    with progress:
+        groups, unreadable = read_files(paths, q_units, on_file=lambda _: progress.advance(task))
+    flat = [curve for group in groups for curve in group]
+    predictions = predictor.predict(flat, top_k=top)
+    jobs = []  # (prediction, the curves it describes)
+    i = 0
+    for group in groups:
+        own = predictions[i: i + len(group)]
+        i += len(group)
+        if joint and len(group) > 1:
+            from sasnn.confirm import combine
+
+            jobs.append((combine(own, top), group))
+        else:
+            jobs += [(p, [c]) for p, c in zip(own, group, strict=True)]
+
+    if fit:
+        jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time)
+    predictions = [p for p, _ in jobs]
+    if report_dir is not None:
+        _write_report(report_dir, jobs, written)
+    if as_json:
+        out.print_json(json.dumps([p.to_dict() for p in predictions]))
+    elif predictions:
+        out.print(_table(predictions))
+    if unreadable:
+        raise typer.Exit(2)
+
+
+def _confirm_all(jobs, *, seed: int, fit_time: float):
+    import dataclasses
+
+    from sasnn.confirm import confirm
+
+    progress, task = _progress(sum(len(p.candidates) for p, _ in jobs), "fitting")
+    confirmed = []
+    with progress:
+        for prediction, curves in jobs:
+            label = Path(prediction.file).name + (f" [{prediction.entry}]" if prediction.entry else "")
+            progress.update(task, description=f"fitting {label}")
+            if not prediction.candidates:
+                confirmed.append((prediction, curves))
+                continue
+            try:
+                prediction = confirm(prediction, curves, seed=seed, time_limit=fit_time,
+                                     on_candidate=lambda name: progress.advance(task))
+            except ValueError as exc:  # a curve the fit cannot use (too few points, ...)
+                err.print(f"sasnn: warning: {label}: not fitted: {exc}", markup=False, highlight=False)
+                reason = "; ".join(filter(None, [prediction.reason, f"not fitted: {exc}"]))
+                prediction = dataclasses.replace(prediction, unsure=True, reason=reason)
+            confirmed.append((prediction, curves))
+    return confirmed
+
+
+def _write_report(folder: Path, jobs, previous: set[str]) -> None:
+    from sasnn.confirm import fit_weights
+    from sasnn.plots.report import plot_prediction
+
+    names = _png_names([p for p, _ in jobs])
+    progress, task = _progress(len(jobs), "plotting")
+    with progress:
+        for (prediction, curves), name in zip(jobs, names, strict=True):
+            weights = fit_weights(prediction) if prediction.fits else None
+            plot_prediction(prediction, curves, folder / name, weights=weights)
+            progress.advance(task)
+    for stale in previous - set(names) - {REPORT_INDEX}:  # from an earlier report of other files
+        (folder / stale).unlink(missing_ok=True)
+    records = [dict(p.to_dict(), plot=name) for (p, _), name in zip(jobs, names, strict=True)]
+    (folder / REPORT_INDEX).write_text(json.dumps({"files": names, "predictions": records}, indent=1))
+    err.print(f"report: {len(names)} PNG(s) and {REPORT_INDEX} in {folder}", markup=False, highlight=False)

@@ -1,0 +1,117 @@
+"""Confirm the classifier's shortlist by fitting it to the data, then re-rank by BIC.
+
+The classifier has only seen simulated curves; a fit is evidence from this curve.
+:func:`confirm` fits each candidate pair of a :class:`~sasnn.predict.Prediction`
+with :func:`sasnn.fit.fit_candidates` (the data's own pinhole dQ or slit length,
+started from the prior draws nearest to the data) and returns the prediction with
+its candidates re-ordered by BIC, each carrying its fit. The classifier's
+probabilities are kept as they are, so both rankings stay visible.
+
+A re-ranked prediction is flagged "unsure" when no candidate fits: every fit failed,
+or the best reduced χ² exceeds :data:`POOR_FIT_CHI2`.
+
+:func:`combine` merges the per-entry predictions of one sample measured on several
+instruments (SANS + USANS in one file) into one, for a joint fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from sasnn.curve import Curve
+from sasnn.fit import FitResult, bic_weights, fit_candidates
+from sasnn.predict import Candidate, Prediction
+
+# χ²_red above which even the best candidate is called a poor fit. Real reductions
+# often understate σ by a factor 2-3 (χ²_red 4-9 for the right model), so the bar is
+# set well above that: it catches a shortlist that misses the physics, not a model
+# that is a little off.
+POOR_FIT_CHI2 = 30.0
+
+
+def confirm(
+    prediction: Prediction,
+    curves: Curve | Sequence[Curve],
+    *,
+    seed: int = 0,
+    time_limit: float = 60.0,
+    on_candidate: Callable[[str], None] | None = None,
+) -> Prediction:
+    """Fit ``prediction``'s candidates to ``curves`` (one entry, or several entries of
+    one sample fitted jointly) and return it re-ranked by BIC with the fits attached.
+
+    ``on_candidate(name)`` is called after each candidate's fit (for progress bars).
+    """
+    results = []
+    for candidate in prediction.candidates:
+        pair = (candidate.model, candidate.structure_factor)
+        results += fit_candidates(curves, [pair], seed=seed, time_limit=time_limit)
+        if on_candidate is not None:
+            on_candidate(results[-1].name)
+    # BIC first; failed fits last, in the classifier's order
+    order = sorted(range(len(results)), key=lambda i: (not math.isfinite(results[i].bic), results[i].bic, i))
+    candidates = tuple(prediction.candidates[i] for i in order)
+    fits = tuple(results[i] for i in order)
+    reasons = [] if prediction.reason is None else [prediction.reason]
+    best = fits[0] if fits else None
+    if best is None or not math.isfinite(best.bic):
+        reasons.append("no candidate could be fitted (see each fit's message)")
+    elif best.chi2_red > POOR_FIT_CHI2:
+        reasons.append(
+            f"no candidate fits well: the best, {best.name}, has χ²_red = {best.chi2_red:.3g} "
+            f"> {POOR_FIT_CHI2:g}"
+        )
+    return dataclasses.replace(
+        prediction, candidates=candidates, fits=fits, unsure=bool(reasons), reason="; ".join(reasons) or None
+    )
+
+
+def fit_weights(prediction: Prediction) -> np.ndarray:
+    """Posterior weights of a confirmed prediction's candidates under the BIC
+    approximation, with the classifier's probabilities as the prior."""
+    if not prediction.fits:
+        raise ValueError("the prediction has no fits; run confirm() first")
+    return bic_weights(prediction.fits, [c.probability for c in prediction.candidates])
+
+
+def combine(predictions: Sequence[Prediction], top_k: int) -> Prediction:
+    """One prediction for several entries of one sample: each pair's probability is the
+    product of its per-entry probabilities (independent evidence, flat prior),
+    renormalised over the pairs any entry ranked. Entries' unsure reasons are kept."""
+    if not predictions:
+        raise ValueError("combine() needs at least one prediction")
+    scored = [p for p in predictions if p.candidates]
+    pairs = {(c.model, c.structure_factor) for p in scored for c in p.candidates}
+    floor = 1e-6  # a pair missing from an entry's top-k gets at most this much from it
+    log_p = {}
+    for pair in pairs:
+        log_p[pair] = sum(
+            math.log(max(floor, next((c.probability for c in p.candidates
+                                      if (c.model, c.structure_factor) == pair), floor)))
+            for p in scored
+        )
+    if log_p:
+        top = max(log_p.values())
+        total = sum(math.exp(v - top) for v in log_p.values())
+        ranked = sorted(log_p, key=lambda pair: (-log_p[pair], pair[0], pair[1] or ""))
+        candidates = tuple(Candidate(m, s, math.exp(log_p[(m, s)] - top) / total) for m, s in ranked[:top_k])
+    else:
+        candidates = ()
+    reasons = [f"{p.entry or 'entry'}: {p.reason}" for p in predictions if p.reason]
+    q_ranges = [p.q_range for p in predictions if p.q_range is not None]
+    first = predictions[0]
+    return Prediction(
+        first.file,
+        " + ".join(p.entry for p in predictions),
+        candidates,
+        bool(reasons) or not candidates,
+        "; ".join(reasons) or (None if candidates else "no entry could be prepared"),
+        (min(r[0] for r in q_ranges), max(r[1] for r in q_ranges)) if q_ranges else None,
+    )
+
+
+__all__ = ["POOR_FIT_CHI2", "combine", "confirm", "fit_weights", "FitResult"]

@@ -1,0 +1,183 @@
+"""``sasnn predict`` through the real entry point: the JSON contract, exit statuses,
+multi-entry files, globs, --fit, --report, on real dev-set files and a tiny model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from _identify_data import CLASSES, TINY_TOML, make_tiny_dataset
+from sasmodels.resolution import Perfect1D
+
+from sasnn.cli import main
+from sasnn.io import DataRepairWarning, example_data_path, load_curves, write_curve
+from sasnn.simulate import model_intensity
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("sasnn: error: ")]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict")
+    data = make_tiny_dataset(root / "data")
+    (root / "run.toml").write_text(TINY_TOML)
+    run_dir = root / "run"
+    assert main(["train", "--data", str(data), "--out", str(run_dir), "--epochs", "2",
+                 "--config", str(root / "run.toml")]) == 0
+    return str(run_dir)
+
+
+@pytest.fixture()
+def dev(tmp_path):
+    """Copies of real dev-set files (so globs and folders are ours to make)."""
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    for name in ("AOT_Microemulsion-Core_Contrast.xml", "conalbumin.txt", "latex_smeared.xml"):
+        shutil.copy(example_data_path(name), folder / name)
+    return folder
+
+
+def check_contract(records: list[dict], top: int) -> None:
+    for record in records:
+        assert set(record) == {"file", "entry", "candidates", "unsure", "reason"}
+        assert isinstance(record["unsure"], bool) and (record["reason"] is None) == (not record["unsure"])
+        assert len(record["candidates"]) == top
+        probabilities = [c["probability"] for c in record["candidates"]]
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-9
+        for c in record["candidates"]:
+            assert c["model"] in CLASSES
+            assert c["structure_factor"] is None or isinstance(c["structure_factor"], str)
+
+
+def test_json_has_one_object_per_entry(tiny_model, dev, capsys):
+    files = [str(dev / n) for n in ("AOT_Microemulsion-Core_Contrast.xml", "conalbumin.txt",
+                                      "latex_smeared.xml")]
+    code, out, err = run(capsys, "predict", *files, "--model", tiny_model, "--top", "2", "--json")
+    assert code == 0, err
+    records = json.loads(out)
+    check_contract(records, top=2)
+    assert [r["file"] for r in records] == files[:2] + [files[2]] * 2  # latex: SANS and USANS entries
+    assert records[2]["entry"] != records[3]["entry"]
+
+
+def test_joint_combines_the_entries_of_a_file(tiny_model, dev, capsys):
+    code, out, _ = run(capsys, "predict", str(dev / "latex_smeared.xml"), "--model", tiny_model,
+                       "--joint", "--json")
+    records = json.loads(out)
+    assert code == 0 and len(records) == 1 and " + " in records[0]["entry"]
+    check_contract(records, top=3)
+
+
+def test_unreadable_files_exit_2_with_one_line_each_and_the_rest_reported(tiny_model, dev, capsys):
+    (dev / "junk.xml").write_text("<SASroot><SASentry><oops")
+    (dev / "empty.txt").write_text("")
+    code, out, err = run(capsys, "predict", str(dev / "conalbumin.txt"), str(dev / "junk.xml"),
+                         str(dev / "empty.txt"), str(dev / "missing.dat"), "--model", tiny_model,
+                         "--json")
+    assert code == 2
+    lines = error_lines(err)
+    assert len(lines) == 3 and "Traceback" not in err
+    for name, line in zip(("junk.xml", "empty.txt", "missing.dat"), lines, strict=True):
+        assert name in line
+    assert [r["file"] for r in json.loads(out)] == [str(dev / "conalbumin.txt")]
+
+
+def test_folders_and_quoted_globs_expand(tiny_model, dev, capsys):
+    code, out, _ = run(capsys, "predict", str(dev / "*.txt"), "--model", tiny_model, "--json")
+    assert code == 0 and [r["file"] for r in json.loads(out)] == [str(dev / "conalbumin.txt")]
+    code, out, _ = run(capsys, "predict", str(dev), "--model", tiny_model, "--json")
+    assert code == 0 and len(json.loads(out)) == 4
+    code, _, err = run(capsys, "predict", str(dev / "*.nothing"), "--model", tiny_model)
+    assert code == 2 and "*.nothing" in error_lines(err)[0]
+
+
+def test_q_in_inverse_nm_gives_the_same_answer(tiny_model, tmp_path, capsys):
+    with pytest.warns(DataRepairWarning, match="dropped 3 of 395"):
+        (curve,) = load_curves(example_data_path("conalbumin.txt"))
+    table = np.column_stack([curve.q, curve.intensity, curve.sigma])
+    angstrom, nm = tmp_path / "a.txt", tmp_path / "nm.txt"
+    np.savetxt(angstrom, table, header="q (1/A)  I  dI")
+    np.savetxt(nm, table * [10, 1, 1], header="q (1/nm)  I  dI")
+    code, out, _ = run(capsys, "predict", str(angstrom), str(nm), "--model", tiny_model, "--json")
+    a, b = json.loads(out)
+    assert code == 0 and a["candidates"] == b["candidates"]
+    # the override wins over the header: the same numbers read as 1/A are another curve
+    code, out, _ = run(capsys, "predict", str(nm), "--q-units", "A", "--model", tiny_model, "--json")
+    assert code == 0 and json.loads(out)[0]["candidates"] != a["candidates"]
+
+
+@pytest.fixture(scope="module")
+def sphere_file(tmp_path_factory):
+    """A synthetic sphere measurement with 3 % errors: a fit's answer is known."""
+    q = np.geomspace(0.005, 0.3, 120)
+    truth = {"radius": 60.0, "sld": 4.0, "sld_solvent": 1.0, "scale": 0.01, "background": 0.01}
+    intensity = model_intensity("sphere", None, truth, Perfect1D(q))
+    rng = np.random.default_rng(3)
+    sigma = 0.03 * intensity
+    path = tmp_path_factory.mktemp("sphere") / "sphere.txt"
+    from sasnn.curve import Curve
+
+    write_curve(path, Curve(q, intensity + sigma * rng.standard_normal(q.size), sigma, source=str(path)))
+    return path
+
+
+def test_fit_adds_chi2_bic_parameters_and_reranks(tiny_model, sphere_file, tmp_path, capsys):
+    report = tmp_path / "report"
+    code, out, err = run(capsys, "predict", str(sphere_file), "--model", tiny_model, "--top", "2",
+                         "--fit", "--fit-time", "20", "--json", "--report", str(report))
+    assert code == 0, err
+    (record,) = json.loads(out)
+    candidates = record["candidates"]
+    assert {"chi2_red", "bic", "parameters"} <= set(candidates[0])
+    bics = [c["bic"] for c in candidates if c["bic"] is not None]
+    assert bics == sorted(bics)
+    best = candidates[0]
+    if best["model"] == "sphere" and best["structure_factor"] is None:
+        assert best["parameters"]["radius"][0] == pytest.approx(60.0, rel=0.05)
+        assert best["chi2_red"] < 2
+    assert sorted(p.name for p in report.iterdir()) == ["report.json", "sphere.png"]
+    index = json.loads((report / "report.json").read_text())
+    assert index["predictions"][0]["candidates"] == candidates
+
+
+def test_report_refuses_a_folder_of_the_users_files(tiny_model, dev, tmp_path, capsys):
+    report = tmp_path / "mine"
+    report.mkdir()
+    (report / "notes.png").write_text("my figure")
+    code, _, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
+                       "--report", str(report))
+    assert code == 1 and "notes.png" in error_lines(err)[0]
+    assert (report / "notes.png").read_text() == "my figure"
+    # a folder an earlier report wrote is ours to replace
+    fresh = tmp_path / "fresh"
+    for files in (["latex_smeared.xml"], ["conalbumin.txt"]):
+        code, _, err = run(capsys, "predict", *[str(dev / f) for f in files], "--model", tiny_model,
+                           "--report", str(fresh))
+        assert code == 0, err
+    assert sorted(p.name for p in fresh.iterdir()) == ["conalbumin.png", "report.json"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--top", "0", "--top must be a positive"), ("--q-units", "m", "--q-units must be A or nm"),
+     ("--fit-time", "-1", "--fit-time must be a positive")],
+)
+def test_bad_options_give_one_line(tiny_model, dev, capsys, option, value, message):
+    code, out, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
+                         option, value)
+    assert code == 1 and out == "" and message in error_lines(err)[0] and len(err.splitlines()) == 1
+
+
+def test_table_output_names_the_candidates(tiny_model, dev, capsys):
+    code, out, _ = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model)
+    assert code == 0 and "conalbumin.txt" in out and any(name in out for name in CLASSES)

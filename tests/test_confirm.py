@@ -1,0 +1,68 @@
+"""confirm() re-ranks a shortlist by BIC with the fits attached; combine() merges entries."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sasmodels.resolution import Perfect1D
+
+from sasnn.confirm import POOR_FIT_CHI2, combine, confirm, fit_weights
+from sasnn.curve import Curve
+from sasnn.predict import Candidate, Prediction
+from sasnn.simulate import model_intensity
+
+
+def sphere_curve(relative_error: float = 0.03, seed: int = 3) -> Curve:
+    q = np.geomspace(0.005, 0.3, 120)
+    truth = {"radius": 60.0, "sld": 4.0, "sld_solvent": 1.0, "scale": 0.01, "background": 0.01}
+    intensity = model_intensity("sphere", None, truth, Perfect1D(q))
+    sigma = relative_error * intensity
+    noisy = intensity + sigma * np.random.default_rng(seed).standard_normal(q.size)
+    return Curve(q, noisy, sigma, source="sphere.txt")
+
+
+def shortlist(*pairs) -> Prediction:
+    p = 0.5
+    candidates = []
+    for model, sf in pairs:
+        candidates.append(Candidate(model, sf, p))
+        p /= 2
+    return Prediction("sphere.txt", "", tuple(candidates), False, None, (0.005, 0.3))
+
+
+def test_the_right_model_wins_the_fit_even_when_ranked_last():
+    prediction = confirm(shortlist(("cylinder", None), ("sphere", None)), sphere_curve(), time_limit=20)
+    best, other = prediction.candidates
+    assert (best.model, other.model) == ("sphere", "cylinder")
+    assert best.probability == 0.25  # the classifier's number is kept, only the order changes
+    fit = prediction.fits[0]
+    assert fit.parameters["radius"][0] == pytest.approx(60.0, rel=0.03)
+    assert fit.chi2_red < 2 and prediction.fits[1].bic > fit.bic
+    assert not prediction.unsure
+    weights = fit_weights(prediction)
+    assert weights.sum() == pytest.approx(1.0) and weights[0] > 0.99
+    record = prediction.to_dict()["candidates"][0]
+    assert record["parameters"]["radius"][0] == fit.parameters["radius"][0] and record["bic"] == fit.bic
+
+
+def test_a_shortlist_that_misses_the_physics_is_unsure():
+    # 0.3 % errors: a cylinder cannot fake a sphere's fringes within them
+    prediction = confirm(shortlist(("dab", None)), sphere_curve(relative_error=0.003), time_limit=15)
+    assert prediction.fits[0].chi2_red > POOR_FIT_CHI2
+    assert prediction.unsure and "no candidate fits well" in prediction.reason
+
+
+def test_combine_multiplies_entry_probabilities():
+    a = Prediction("f.xml", "SANS", (Candidate("sphere", None, 0.6), Candidate("cylinder", None, 0.4)),
+                   False, None, (0.01, 0.2))
+    b = Prediction("f.xml", "USANS", (Candidate("sphere", None, 0.2), Candidate("cylinder", None, 0.8)),
+                   True, "low confidence", (1e-4, 0.005))
+    joint = combine([a, b], top_k=2)
+    assert joint.entry == "SANS + USANS" and joint.q_range == (1e-4, 0.2)
+    # 0.6·0.2 = 0.12 against 0.4·0.8 = 0.32
+    assert [c.model for c in joint.candidates] == ["cylinder", "sphere"]
+    assert joint.candidates[0].probability == pytest.approx(0.32 / 0.44)
+    assert math.isclose(sum(c.probability for c in joint.candidates), 1.0)
+    assert joint.unsure and joint.reason == "USANS: low confidence"
