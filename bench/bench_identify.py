@@ -3,7 +3,8 @@ gradient-boosted trees, trained on the same data with the same budget, scored on
 fresh test set (DESIGN.md §4, §9).
 
     python bench/bench_identify.py --train data/train --test data/test --out bench/runs/identify \\
-        [--epochs 40] [--time-budget-min 0] [--sizes default,small] [--gbt]
+        [--epochs 40] [--time-budget-min 0] [--sizes default,small] [--gbt] \\
+        [--score-run "CNN (shipped)=runs/shipped"]
 
 Prints a markdown table (top-1, top-3, macro-F1, structure-factor accuracy, ECE,
 error relative to SASNets, training time, inference curves/s) and writes it with
@@ -41,8 +42,15 @@ def score(name, ff_true, ff_logits, sf_true, sf_logits, temperatures, train_s, r
 
 
 def network(name, model_config, train_config, train, test, out: Path) -> dict:
+    """Train (or resume) a network in OUT/<name> and score it."""
     run_dir = out / name.lower().replace(" ", "-")
-    _, history = fit(train, model_config, train_config, run_dir)
+    fit(train, model_config, train_config, run_dir)
+    return score_run(name, run_dir, test)
+
+
+def score_run(name, run_dir: Path, test) -> dict:
+    """Score a finished run on the test set; training time from its history."""
+    history = json.loads((run_dir / "history.json").read_text())
     train_s = sum(r["seconds"] for r in history)  # training epochs only (also right after a resume)
     predictor = Predictor.from_checkpoint(run_dir)
     predictor.logits(test.x[:256])  # warm-up
@@ -61,6 +69,7 @@ def network(name, model_config, train_config, train, test, out: Path) -> dict:
         rate,
     )
     row["epochs"] = len(history)
+    row["run"] = str(run_dir)
     return row
 
 
@@ -164,6 +173,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", default="default", help=f"CNN sizes, from {', '.join(SIZES)}")
     parser.add_argument("--no-sasnets", action="store_true")
+    parser.add_argument(
+        "--score-run", action="append", default=[], metavar="NAME=RUN_DIR",
+        help="also score a finished run trained on the same data (e.g. the shipped model's), "
+        "instead of training that network again",
+    )
+    parser.add_argument("--no-knn", action="store_true")
     parser.add_argument("--knn-max-test", type=int, default=20000)
     parser.add_argument("--gbt", action="store_true", help="also gradient-boosted trees (slow)")
     parser.add_argument("--gbt-max-train", type=int, default=20000)
@@ -193,7 +208,13 @@ def main() -> None:
         print(table(rows), flush=True)
     if not args.no_sasnets:
         rows.append(network("SASNets", SASNetsConfig(), replace(config), train, test, args.out))
-    rows.append(knn(train, test, args.knn_max_test))
+    for item in args.score_run:
+        name, _, run_dir = item.partition("=")
+        if not run_dir:
+            parser.error(f"--score-run takes NAME=RUN_DIR, got {item!r}")
+        rows.insert(0, score_run(name, Path(run_dir), test))
+    if not args.no_knn:
+        rows.append(knn(train, test, args.knn_max_test))
     if args.gbt:
         rows.append(gbt(train, test, args.gbt_max_train, args.knn_max_test))
     text = table(rows)
