@@ -54,6 +54,17 @@ def test_labels_follow_a_given_logit_order(dataset_dir):
         load_training_arrays(dataset_dir, default_grid(), class_names=["sphere", "dab"])
 
 
+def test_a_class_can_be_left_out(arrays):
+    fewer = arrays.without_classes(["cylinder"])
+    assert fewer.class_names == ("sphere", "dab") and len(fewer) == len(arrays) - 24
+    kept = arrays.form_factor != arrays.class_names.index("cylinder")
+    np.testing.assert_array_equal(fewer.x, arrays.x[kept])
+    names = [fewer.class_names[i] for i in fewer.form_factor]
+    assert names == [arrays.class_names[i] for i in arrays.form_factor[kept]]
+    with pytest.raises(ValueError, match="not classes of this dataset: cube"):
+        arrays.without_classes(["cube"])
+
+
 def test_one_epoch_lowers_the_loss(arrays):
     torch.manual_seed(0)
     config = replace(TINY_TRAIN, crop_probability=0.0)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -104,6 +104,18 @@ class ArrayDataset:
             noise=self.noise[index],
             setup=self.setup[index],
         )
+
+    def without_classes(self, names: Sequence[str]) -> ArrayDataset:
+        """The curves of every other class, relabelled to the shorter class list (for
+        training a model that has never seen ``names``)."""
+        unknown = sorted(set(names) - set(self.class_names))
+        if unknown:
+            raise ValueError(f"not classes of this dataset: {', '.join(unknown)}")
+        kept = tuple(c for c in self.class_names if c not in names)
+        relabel = np.array([kept.index(c) if c in kept else -1 for c in self.class_names])
+        keep = relabel[self.form_factor] >= 0
+        subset = self.subset(np.flatnonzero(keep))
+        return replace(subset, form_factor=relabel[subset.form_factor].astype(np.int64), class_names=kept)
 
 
 def load_training_arrays(
