@@ -208,3 +208,10 @@ def test_derived_value_outside_limits_is_caught():
 def test_constraint_rejecting_the_median():
     with pytest.raises(ValueError, match="sphere: the constraint rejects the prior median"):
         ModelClass("sphere", priors={"radius": Prior(10, 20)}, constraint=lambda p: None)
+
+
+def test_family_is_the_sasmodels_category():
+    from sasnn.catalog import family
+
+    assert family("core_shell_sphere") == family("sphere") == "shape:sphere"
+    assert family("fcc_paracrystal") == "shape:paracrystal" and family("dab") == "shape-independent"

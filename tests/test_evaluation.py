@@ -111,8 +111,14 @@ def test_report_has_the_contract_keys(labelled):
         temperatures=(1.5, 1.0),
         noise=np.full(len(y), 0.02),
         setup=np.array(["saxs-lab"] * len(y)),
+        families=["x", "x", "y", "y", "z", "z"],
     )
     assert result["n"] == 500
+    predicted = logits.argmax(1)
+    both = [0, 0, 1, 1, 2, 2]
+    expected = np.mean([both[p] == both[t] for p, t in zip(predicted, y, strict=True)])
+    assert result["form_factor"]["family_top1"] == pytest.approx(expected)
+    assert result["form_factor"]["family_top1"] >= result["form_factor"]["top1"]
     assert set(result["form_factor"]) >= {"top1", "top3", "macro_f1"}
     assert result["structure_factor"]["accuracy"] == 1.0
     assert isinstance(result["ece"], float) and "ece_before_calibration" in result

@@ -425,6 +425,12 @@ def median_parameters(model_class: ModelClass, *, structure_factor: str | None =
     return params
 
 
+def family(name: str) -> str:
+    """sasmodels' category of a class ("shape:sphere", "shape-independent", ...): the
+    coarse kind of model a scientist would group it with."""
+    return _model_info(name).category
+
+
 @cache
 def _model_info(name: str):
     from sasmodels.core import load_model_info

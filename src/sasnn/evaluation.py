@@ -6,6 +6,8 @@ from a network head. The tests check these against scikit-learn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: Bins of a curve's median relative σ (its noise level) for the accuracy breakdown.
@@ -165,11 +167,18 @@ def report(
     temperatures: tuple[float, float] = (1.0, 1.0),
     noise: np.ndarray | None = None,
     setup: np.ndarray | None = None,
+    families: Sequence[str] | None = None,
 ) -> dict:
     """:func:`summary` plus per-class precision/recall, the most-confused pairs, the
-    accuracy by noise level and by set-up (Q window), and the confusion matrix."""
+    accuracy by noise level and by set-up (Q window), and the confusion matrix. With
+    ``families`` (one name per class), also ``form_factor.family_top1``: the share of
+    curves whose top class is of the true class's family."""
     result = summary(ff_true, ff_logits, sf_true, sf_logits, temperatures=temperatures)
     cm = confusion_matrix(ff_true, ff_logits.argmax(axis=1), len(class_names))
+    if families is not None:
+        family = np.asarray(families)
+        same = family[ff_logits.argmax(axis=1)] == family[ff_true]
+        result["form_factor"]["family_top1"] = float(np.mean(same))
     precision, recall, f1 = precision_recall_f1(cm)
     result["per_class"] = {
         name: {

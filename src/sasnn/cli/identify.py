@@ -111,6 +111,7 @@ def evaluate(
 ) -> None:
     """Score a model on a labelled dataset: accuracy, macro-F1, calibration, confusions."""
     from sasnn import evaluation
+    from sasnn.catalog import family
     from sasnn.predict import Predictor
 
     predictor = Predictor.from_checkpoint(model)
@@ -133,6 +134,7 @@ def evaluate(
         temperatures=(t["form_factor"], t["structure_factor"]),
         noise=arrays.noise,
         setup=arrays.setup,
+        families=[family(name) for name in predictor.class_names],
     )
     result["model"] = str(predictor.path)
     result["inference_curves_per_s"] = rate
@@ -177,6 +179,7 @@ def _print_summary(result: dict) -> None:
         ("form factor top-1", f"{100 * ff['top1']:.1f} %"),
         ("form factor top-3", f"{100 * ff['top3']:.1f} %"),
         ("form factor macro-F1", f"{ff['macro_f1']:.3f}"),
+        ("top-1 of the right sasmodels category", f"{100 * ff['family_top1']:.1f} %"),
         ("structure factor accuracy", f"{100 * sf['accuracy']:.1f} %"),
         ("ECE (before calibration)", f"{result['ece']:.3f} ({result['ece_before_calibration']:.3f})"),
         ("inference", f"{result['inference_curves_per_s']:,.0f} curves/s"),
