@@ -109,6 +109,8 @@ def main() -> None:
         predictions = predictor.predict(curves, top_k=args.top)
         prediction = combine(predictions, args.top) if len(curves) > 1 else predictions[0]
         verdict = grade(sample, prediction.candidates)
+        top = ", ".join(f"{model_name(c.model, c.structure_factor)} {c.probability:.2f}"
+                        for c in prediction.candidates)  # the classifier's order, before any fit
         fit_cell = ""
         if args.fit:
             prediction = confirm(prediction, curves, time_limit=args.fit_time)
@@ -119,8 +121,6 @@ def main() -> None:
                 off = 100 * (value / sample.size[1] - 1)
                 fit_cell += f"; {sample.size[0]} {value:.4g} ± {error:.2g} ({off:+.0f} %)"
         seconds = time.perf_counter() - begin
-        top = ", ".join(f"{model_name(c.model, c.structure_factor)} {c.probability:.2f}"
-                        for c in prediction.candidates)
         flag = " (unsure)" if prediction.unsure else ""
         rows.append(f"| {sample.file} | {sample.expert} | {top}{flag} | {verdict} |"
                     + (f" {fit_cell} | {seconds:.0f} s |" if args.fit else ""))

@@ -234,13 +234,16 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
                                     f" ({n_draws - len(draws)} not tried: time limit)"))
     tab = CATALOG[model].tabulate if structure_factor is None else None
     bounds = parameter_bounds(model, structure_factor, draws)
-    best = None
+    best, tried = None, 0
     for start in starts:
+        if best is not None and time.perf_counter() > deadline:
+            break  # the best start has been fitted; the rest would overrun the time limit
+        tried += 1
         problem = CandidateProblem.at(model, structure_factor, start, bounds, curves,
                                        resolutions, tab=tab)
         run = _run_lm(problem, deadline)
         best = run if best is None or run[0] < best[0] else best
-    how = f"{len(starts)} start(s), best after {best[3]} LM steps"
+    how = f"{tried} of {len(starts)} start(s), best after {best[3]} LM steps"
     if tab is not None and time.perf_counter() < deadline:
         # the table fixed the shape; refine every parameter on the direct kernel
         chi2, problem, fitted, _, _ = best
