@@ -22,7 +22,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from sasnn.confirm import combine, confirm
+from sasnn.confirm import confirm
+from sasnn.identify import predict_groups
 from sasnn.io import example_data_path, load_curves
 from sasnn.predict import Predictor
 from sasnn.simulate import model_name
@@ -106,8 +107,7 @@ def main() -> None:
             warnings.simplefilter("ignore")  # repairs are reported by `sasnn predict`, not here
             curves = load_curves(path)
         begin = time.perf_counter()
-        predictions = predictor.predict(curves, top_k=args.top)
-        prediction = combine(predictions, args.top) if len(curves) > 1 else predictions[0]
+        ((prediction, _),) = predict_groups(predictor, [curves], top=args.top, joint=True)
         verdict = grade(sample, prediction.candidates)
         top = ", ".join(f"{model_name(c.model, c.structure_factor)} {c.probability:.2f}"
                         for c in prediction.candidates)  # the classifier's order, before any fit

@@ -181,3 +181,14 @@ def test_bad_options_give_one_line(tiny_model, dev, capsys, option, value, messa
 def test_table_output_names_the_candidates(tiny_model, dev, capsys):
     code, out, _ = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model)
     assert code == 0 and "conalbumin.txt" in out and any(name in out for name in CLASSES)
+
+
+def test_python_api_gives_what_the_cli_prints(tiny_model, dev, capsys):
+    from sasnn.identify import identify
+
+    files = [dev / "latex_smeared.xml", dev / "conalbumin.txt"]
+    with pytest.warns(DataRepairWarning):
+        predictions = identify(files, model=tiny_model, top=2, joint=True)
+    code, out, _ = run(capsys, "predict", *map(str, files), "--model", tiny_model, "--top", "2",
+                       "--joint", "--json")
+    assert code == 0 and [p.to_dict() for p in predictions] == json.loads(out)

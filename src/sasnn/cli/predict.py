@@ -115,6 +115,7 @@ def predict(
         raise UserError(f"--q-units must be A or nm, got {q_units!r}")
     if not fit_time > 0:
         raise UserError(f"--fit-time must be a positive number of seconds, got {fit_time}")
+    from sasnn.identify import predict_groups
     from sasnn.predict import Predictor
 
     predictor = Predictor.from_checkpoint(model)
@@ -124,20 +125,7 @@ def predict(
     progress, task = _progress(len(paths), "reading")
     with progress:
         groups, unreadable = read_files(paths, q_units, on_file=lambda _: progress.advance(task))
-    flat = [curve for group in groups for curve in group]
-    predictions = predictor.predict(flat, top_k=top)
-    jobs = []  # (prediction, the curves it describes)
-    i = 0
-    for group in groups:
-        own = predictions[i: i + len(group)]
-        i += len(group)
-        if joint and len(group) > 1:
-            from sasnn.confirm import combine
-
-            jobs.append((combine(own, top), group))
-        else:
-            jobs += [(p, [c]) for p, c in zip(own, group, strict=True)]
-
+    jobs = predict_groups(predictor, groups, top=top, joint=joint)  # (prediction, its curves)
     if fit:
         jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time)
     predictions = [p for p, _ in jobs]
