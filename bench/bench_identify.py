@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--time-budget-min", type=float, default=0.0, help="per network; 0: epochs only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--patience", type=int, default=5, help="early-stopping patience, epochs")
     parser.add_argument("--sizes", default="default", help=f"CNN sizes, from {', '.join(SIZES)}")
     parser.add_argument("--no-sasnets", action="store_true")
     parser.add_argument(
@@ -197,7 +198,11 @@ def main() -> None:
         f"read + prepared at {prepare_rate:,.0f} curves/s"
     )
     config = TrainConfig(
-        epochs=args.epochs, seed=args.seed, time_budget_s=60 * args.time_budget_min, num_threads=args.threads
+        epochs=args.epochs,
+        seed=args.seed,
+        patience=args.patience,
+        time_budget_s=60 * args.time_budget_min,
+        num_threads=args.threads,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
