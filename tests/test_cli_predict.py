@@ -145,7 +145,8 @@ def test_fit_adds_chi2_bic_parameters_and_reranks(tiny_model, sphere_file, tmp_p
     if best["model"] == "sphere" and best["structure_factor"] is None:
         assert best["parameters"]["radius"][0] == pytest.approx(60.0, rel=0.05)
         assert best["chi2_red"] < 2
-    assert sorted(p.name for p in report.iterdir()) == ["report.json", "sphere.png"]
+    assert sorted(p.name for p in report.iterdir()) == ["report.json", "sphere.png", "summary.md"]
+    assert "sphere.txt" in (report / "summary.md").read_text()
     index = json.loads((report / "report.json").read_text())
     assert index["predictions"][0]["candidates"] == candidates
 
@@ -164,7 +165,12 @@ def test_report_refuses_a_folder_of_the_users_files(tiny_model, dev, tmp_path, c
         code, _, err = run(capsys, "predict", *[str(dev / f) for f in files], "--model", tiny_model,
                            "--report", str(fresh))
         assert code == 0, err
-    assert sorted(p.name for p in fresh.iterdir()) == ["conalbumin.png", "report.json"]
+    assert sorted(p.name for p in fresh.iterdir()) == ["conalbumin.png", "report.json", "summary.md"]
+    # an index naming files outside the folder is not trusted
+    (fresh / "report.json").write_text('{"files": ["../../thesis.png", "x/../y.png"]}')
+    code, _, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
+                       "--report", str(fresh))
+    assert code == 1 and "conalbumin.png" in error_lines(err)[0]
 
 
 @pytest.mark.parametrize(

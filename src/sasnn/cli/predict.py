@@ -12,6 +12,8 @@ from sasnn.cli._app import UserError, app, err, expand_paths, out, read_files
 from sasnn.cli.identify import _progress
 
 REPORT_INDEX = "report.json"  # lists the files a report wrote, so a rerun may replace them
+REPORT_SUMMARY = "summary.md"  # one table row per entry, for people
+PNG_NAME = re.compile(r"[\w.-]+\.png")
 
 
 def _report_dir(path: Path) -> set[str]:
@@ -23,7 +25,7 @@ def _report_dir(path: Path) -> set[str]:
     if path.is_dir() and any(path.iterdir()):
         try:
             index = json.loads((path / REPORT_INDEX).read_text())
-            ours = {REPORT_INDEX, *index["files"]}
+            ours = {REPORT_INDEX, REPORT_SUMMARY, *filter(PNG_NAME.fullmatch, index["files"])}
         except (OSError, ValueError, KeyError, TypeError):
             ours = set()
         foreign = sorted(p.name for p in path.iterdir() if p.name not in ours)
@@ -41,7 +43,7 @@ def _png_names(predictions) -> list[str]:
     for p in predictions:
         stem = re.sub(r"[^\w.-]+", "_", "-".join(filter(None, [Path(p.file).stem, p.entry])))
         name, k = f"{stem}.png", 2
-        while name in names or name == REPORT_INDEX:
+        while name in names:
             name, k = f"{stem}-{k}.png", k + 1
         names.append(name)
     return names
@@ -175,8 +177,28 @@ def _write_report(folder: Path, jobs, previous: set[str]) -> None:
             weights = fit_weights(prediction) if prediction.fits else None
             plot_prediction(prediction, curves, folder / name, weights=weights)
             progress.advance(task)
-    for stale in previous - set(names) - {REPORT_INDEX}:  # from an earlier report of other files
+    for stale in previous - set(names) - {REPORT_INDEX, REPORT_SUMMARY}:  # an earlier report's
         (folder / stale).unlink(missing_ok=True)
     records = [dict(p.to_dict(), plot=name) for (p, _), name in zip(jobs, names, strict=True)]
     (folder / REPORT_INDEX).write_text(json.dumps({"files": names, "predictions": records}, indent=1))
-    err.print(f"report: {len(names)} PNG(s) and {REPORT_INDEX} in {folder}", markup=False, highlight=False)
+    (folder / REPORT_SUMMARY).write_text(_summary([p for p, _ in jobs], names))
+    err.print(f"report: {len(names)} PNG(s), {REPORT_SUMMARY} and {REPORT_INDEX} in {folder}",
+              markup=False, highlight=False)
+
+
+def _summary(predictions, names: list[str]) -> str:
+    """A markdown table: per entry, the ranked candidates, their fits and any doubt."""
+    from sasnn.simulate import model_name
+
+    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure | figure |", "|---|---|---|---|"]
+    for p, png in zip(predictions, names, strict=True):
+        cells = []
+        for i, c in enumerate(p.candidates):
+            cell = f"{model_name(c.model, c.structure_factor)} ({c.probability:.2f}"
+            if p.fits and p.fits[i].bic != float("inf"):
+                cell += f"; {p.fits[i].chi2_red:.3g}"
+            cells.append(cell + ")")
+        name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
+        doubt = (p.reason or "").replace("|", "/") if p.unsure else ""
+        lines.append(f"| {name} | {', '.join(cells)} | {doubt} | [{png}]({png}) |")
+    return "\n".join(lines) + "\n"
