@@ -236,7 +236,8 @@ class Predictor:
             reasons.append(f"{window}: {100 * (1 - cov.fraction_inside):.0f} % of the points lie outside it")
         if top_probability < MIN_CONFIDENCE:
             reasons.append(
-                f"low confidence: the top candidate has p = {top_probability:.2f} < {MIN_CONFIDENCE}"
+                "low confidence: the classifier's top candidate has "
+                f"p = {top_probability:.2f} < {MIN_CONFIDENCE}"
             )
         threshold = self.meta["unsure"]["energy_threshold"]
         if energy > threshold:

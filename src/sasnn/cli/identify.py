@@ -44,6 +44,7 @@ def _progress(total: int, label: str):
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # no bar and no blank lines in logs and pipes
     )
     return progress, progress.add_task(label, total=total, info="")
 
