@@ -76,6 +76,27 @@ def test_unsure_when_the_data_miss_the_grid(run):
     assert bad.unsure and bad.candidates == () and "at least 2 points" in bad.reason
 
 
+def test_low_confidence_is_judged_on_the_top_three_pairs(run, monkeypatch):
+    run_dir, curves = run
+    predictor = Predictor.from_checkpoint(run_dir)
+    n_pairs = sum(len(sfs) for sfs in predictor.meta["pairs"])
+    monkeypatch.setattr(predict.evaluation, "energy_score",
+                        lambda logits, t: np.full(len(logits), -np.inf))  # never "unlike training"
+    flat = np.zeros((1, len(predictor.class_names))), np.zeros((1, len(predictor.structure_factors)))
+    monkeypatch.setattr(Predictor, "logits", lambda self, x: (np.repeat(flat[0], len(x), 0),
+                                                              np.repeat(flat[1], len(x), 0)))
+    (even,) = predictor.predict(curves[:1], top_k=1)  # every allowed pair equally likely
+    assert even.candidates[0].probability == pytest.approx(1 / n_pairs)
+    assert n_pairs == 11 and 3 / n_pairs < predict.MIN_CONFIDENCE
+    assert even.unsure and "top 3 candidates together have p = 0.27 < 0.5" in even.reason
+    sharp = np.zeros_like(flat[0]), np.zeros_like(flat[1])
+    sharp[0][0, :2], sharp[1][0, 0] = 50.0, 50.0  # two classes share the probability
+    monkeypatch.setattr(Predictor, "logits", lambda self, x: sharp)
+    (split,) = predictor.predict(curves[:1], top_k=1)
+    assert split.candidates[0].probability == pytest.approx(0.5, abs=0.01)
+    assert not split.unsure  # a 50:50 first place is not doubt about the shortlist
+
+
 def test_the_predictor_is_immutable(run):
     predictor = Predictor.from_checkpoint(run[0])
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -15,7 +15,7 @@ renormalised.
 
 * the data's Q range overlaps the model's grid too little, or most of the data lie
   outside it;
-* the top pair's probability is below ``min_confidence``;
+* the top 3 pairs together have a probability below ``MIN_CONFIDENCE``;
 * the form-factor head's free energy (Liu et al. 2020) is above the threshold set
   on validation data, where it flags ``unsure_rate`` (5 %) of in-distribution curves.
 """
@@ -33,7 +33,12 @@ import numpy as np
 from sasnn import evaluation, preprocessing
 from sasnn.curve import Curve
 
-MIN_CONFIDENCE = 0.5  # top pair's probability under which a prediction is "unsure"
+# A shortlist is what the user acts on (and what --fit checks), so confidence is the
+# probability that the answer is among the top SHORTLIST pairs, not that it is the first:
+# classes that look alike in the data's window split the probability between them
+# without making the shortlist doubtful.
+SHORTLIST = 3
+MIN_CONFIDENCE = 0.5  # shortlist probability under which a prediction is "unsure"
 MIN_FRACTION_INSIDE = 0.5  # share of the data points that must fall on the model's grid
 
 
@@ -194,7 +199,8 @@ class Predictor:
                 continue
             candidates = self._top_pairs(joint[i], top_k)
             cov = preprocessing.coverage(curve.q, curve.intensity, self.grid)
-            reasons = self._unsure_reasons(cov, candidates[0].probability, energy[i])
+            shortlist = float(np.sort(joint[i].ravel())[-SHORTLIST:].sum())
+            reasons = self._unsure_reasons(cov, shortlist, energy[i])
             results.append(
                 Prediction(
                     curve.source,
@@ -219,7 +225,7 @@ class Predictor:
         return tuple(out)
 
     def _unsure_reasons(
-        self, cov: preprocessing.Coverage, top_probability: float, energy: float
+        self, cov: preprocessing.Coverage, shortlist: float, energy: float
     ) -> list[str]:
         lo, hi = self.grid[0], self.grid[-1]
         min_cells = self.meta["train_config"]["crop_min_cells"]
@@ -234,10 +240,10 @@ class Predictor:
             )
         elif cov.fraction_inside < MIN_FRACTION_INSIDE:
             reasons.append(f"{window}: {100 * (1 - cov.fraction_inside):.0f} % of the points lie outside it")
-        if top_probability < MIN_CONFIDENCE:
+        if shortlist < MIN_CONFIDENCE:
             reasons.append(
-                "low confidence: the classifier's top candidate has "
-                f"p = {top_probability:.2f} < {MIN_CONFIDENCE}"
+                f"low confidence: the classifier's top {SHORTLIST} candidates together have "
+                f"p = {shortlist:.2f} < {MIN_CONFIDENCE}"
             )
         threshold = self.meta["unsure"]["energy_threshold"]
         if energy > threshold:
