@@ -87,8 +87,8 @@ def test_low_confidence_is_judged_on_the_top_three_pairs(run, monkeypatch):
                                                               np.repeat(flat[1], len(x), 0)))
     (even,) = predictor.predict(curves[:1], top_k=1)  # every allowed pair equally likely
     assert even.candidates[0].probability == pytest.approx(1 / n_pairs)
-    assert n_pairs == 11 and 3 / n_pairs < predict.MIN_CONFIDENCE
-    assert even.unsure and "top 3 candidates together have p = 0.27 < 0.5" in even.reason
+    assert n_pairs >= 7 and 3 / n_pairs < predict.MIN_CONFIDENCE
+    assert even.unsure and f"top 3 candidates together have p = {3 / n_pairs:.2f} < 0.5" in even.reason
     sharp = np.zeros_like(flat[0]), np.zeros_like(flat[1])
     sharp[0][0, :2], sharp[1][0, 0] = 50.0, 50.0  # two classes share the probability
     monkeypatch.setattr(Predictor, "logits", lambda self, x: sharp)
