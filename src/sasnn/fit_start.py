@@ -12,7 +12,10 @@ curves nearest to the data, computed on the data's own q points and resolution:
 3. solve the linear least-squares problem for a non-negative scale and flat
    background per draw (:func:`linear_scale_background`), which is what the
    network's preprocessing throws away;
-4. keep the few draws of lowest χ² (:class:`Start`).
+4. keep the few draws of lowest χ² (:class:`Start`);
+5. rescale every length of each kept draw by one common factor from
+   :data:`STRETCH_SCAN` and keep the best: form-factor fringes make χ² multimodal
+   in size, and this puts each start in the data's basin.
 
 This is "the stored parameters of the nearest simulated training curves" done on
 the exact grid of the data rather than on the network's grid, so that no stored
