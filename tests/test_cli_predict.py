@@ -184,9 +184,14 @@ def test_bad_options_give_one_line(tiny_model, dev, capsys, option, value, messa
     assert code == 1 and out == "" and message in error_lines(err)[0] and len(err.splitlines()) == 1
 
 
-def test_table_output_names_the_candidates(tiny_model, dev, capsys):
-    code, out, _ = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model)
+def test_table_output_names_the_candidates_and_entries(tiny_model, dev, capsys):
+    code, out, _ = run(capsys, "predict", str(dev / "conalbumin.txt"), str(dev / "latex_smeared.xml"),
+                       "--model", tiny_model)
     assert code == 0 and "conalbumin.txt" in out and any(name in out for name in CLASSES)
+    entries = [r["entry"] for r in json.loads(run(capsys, "predict", str(dev / "latex_smeared.xml"),
+                                                  "--model", tiny_model, "--json")[1])]
+    for entry in entries:  # "[entry]" is shown as text, not taken for rich markup
+        assert f"latex_smeared.xml [{entry}]" in out
 
 
 def test_python_api_gives_what_the_cli_prints(tiny_model, dev, capsys):

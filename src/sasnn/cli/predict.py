@@ -57,6 +57,7 @@ def _short_parameters(parameters: dict) -> str:
 
 def _table(predictions):
     from rich.table import Table
+    from rich.text import Text
 
     from sasnn.simulate import model_name
 
@@ -66,8 +67,9 @@ def _table(predictions):
     for column in table.columns:
         column.overflow = "fold"
     for p in predictions:
-        name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
-        note = f"[red]unsure:[/] {p.reason}" if p.unsure else ""
+        # Text, not markup: file names, entries and reasons may hold "[...]"
+        name = Text(Path(p.file).name + (f" [{p.entry}]" if p.entry else ""))
+        note = Text.assemble(("unsure: ", "red"), p.reason or "") if p.unsure else Text("")
         if not p.candidates:
             table.add_row(name, "", "", "", *([""] * 3 if fitted else []), note)
         for rank, c in enumerate(p.candidates):
@@ -77,7 +79,7 @@ def _table(predictions):
                 fit = p.fits[rank] if p.fits else None
                 ok = fit is not None and fit.bic != float("inf")
                 row += [f"{fit.chi2_red:.3g}" if ok else "—", f"{fit.bic:.1f}" if ok else "—",
-                        _short_parameters(fit.parameters) if ok else (fit.message if fit else "")]
+                        Text(_short_parameters(fit.parameters) if ok else (fit.message if fit else ""))]
             table.add_row(*row, note if rank == 0 else "")
     return table
 
