@@ -1,7 +1,7 @@
 """Does "unsure" fire on models the network never saw, and rarely on those it knows?
 
     python bench/bench_unsure.py --train data/train --test data/test --out runs/unsure \\
-        [--leave-out 4 --seed 0 | --classes a,b,c] [--time-budget-min 30] \\
+        [--leave-out 4 --seed 0 | --classes a,b,c] [--epochs 40] [--time-budget-min 30] \\
         [--shipped runs/shipped]
 
 1. Picks the left-out classes (``--leave-out`` at random from the catalogue with
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--leave-out", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0, help="picks the left-out classes; seeds training")
     parser.add_argument("--classes", default="", help="comma-separated classes to leave out instead")
+    parser.add_argument("--epochs", type=int, default=40, help="cosine schedule length (upper bound)")
     parser.add_argument("--time-budget-min", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--shipped", type=Path, help="also rate this finished run on the whole test set")
@@ -68,7 +69,8 @@ def main() -> None:
     print(f"left out: {', '.join(left_out)}", flush=True)
 
     arrays = load_training_arrays(args.train, default_grid()).without_classes(left_out)
-    config = TrainConfig(seed=args.seed, time_budget_s=60 * args.time_budget_min, num_threads=args.threads)
+    config = TrainConfig(seed=args.seed, epochs=args.epochs, patience=args.epochs,
+                         time_budget_s=60 * args.time_budget_min, num_threads=args.threads)
     fit(arrays, CNNConfig(), config, args.out / "run")
     predictor = Predictor.from_checkpoint(args.out / "run")
 
@@ -78,6 +80,7 @@ def main() -> None:
     results = {
         "left_out": left_out,
         "time_budget_min": args.time_budget_min,
+        "epochs_trained": len(json.loads((args.out / "run" / "history.json").read_text())),
         "unseen": flag_rates(predictor, unseen),
         "in_catalogue": flag_rates(predictor, known),
         "per_left_out_class": {

@@ -1,0 +1,72 @@
+"""The model shipped in the package: complete, loadable without pickle, and right on
+curves it has never seen (fresh simulations and the real dev-set files)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.cli import main
+from sasnn.datasets import simulate_examples
+from sasnn.io import example_data_path
+from sasnn.predict import Predictor, shipped_model_path
+
+DEV_FILES = ("AOT_Microemulsion-Core_Contrast.xml", "ISIS_Polymer_Blend_RT2.xml", "Ludox_silica.xml",
+             "latex_smeared.xml", "P123_D2O_40_percent.xml", "apoferritin.txt", "conalbumin.txt")
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.from_checkpoint(None)
+
+
+def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
+    files = {p.name: p.stat().st_size for p in shipped_model_path().iterdir()}
+    assert set(files) >= {"model.safetensors", "meta.json"}
+    assert sum(files.values()) < 5e6  # a few MB of package data
+    assert predictor.class_names == list(CATALOG) and len(predictor.class_names) >= 76
+    assert predictor.structure_factors == ["none", *STRUCTURE_FACTORS]
+    t = predictor.meta["temperatures"]
+    assert 0.05 < t["form_factor"] < 20 and 0.05 < t["structure_factor"] < 20
+    assert len(predictor.meta["dataset_sha256"]) == 64
+
+
+def test_it_loads_in_a_fresh_process_without_pickle():
+    code = (
+        "import pickle, sys\n"
+        "def refuse(*a, **k): raise AssertionError('unpickling')\n"
+        "pickle.load = pickle.loads = pickle.Unpickler = refuse\n"
+        "from sasnn.predict import Predictor\n"
+        "print(len(Predictor.from_checkpoint(None).class_names))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) == len(CATALOG)
+
+
+# classes whose fresh test curves the shipped model gets right nearly always (per-class
+# recall in the README's evaluation); a handful of new draws must land in its top 3
+DISTINCT = ("fcc_paracrystal", "lamellar_stack_caille", "sphere", "mass_fractal", "teubner_strey")
+
+
+@pytest.mark.parametrize("name", DISTINCT)
+def test_fresh_simulations_of_distinct_classes_are_named(predictor, name):
+    curves = simulate_examples(name, 6, seed=123)
+    hits = [name in [c.model for c in p.candidates] for p in predictor.predict(curves, top_k=3)]
+    assert sum(hits) >= 5, (name, hits)
+
+
+def test_predict_on_dev_set_files_with_the_default_model(capsys):
+    paths = [str(example_data_path(name)) for name in DEV_FILES]
+    code = main(["predict", *paths, "--json"])
+    records = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(records) == len(DEV_FILES) + 1  # latex: SANS and USANS entries
+    for record in records:
+        probabilities = [c["probability"] for c in record["candidates"]]
+        assert len(probabilities) == 3 and np.all(np.diff(probabilities) <= 0)
+        assert all(c["model"] in CATALOG for c in record["candidates"])
