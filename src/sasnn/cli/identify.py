@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from sasnn.cli._app import UserError, app, err, out
+from sasnn.cli._app import UserError, app, err, out, read_files
 
 REPORT_FILES = {"metrics.json", "confusion.png", "per_class.png"}
 EXPLAIN_FILES = re.compile(r"(filters|feature_maps|saliency)(-\d+)?\.png")
@@ -211,13 +211,15 @@ def explain(
 ) -> None:
     """Show why the network decides: first-layer filters, feature maps and saliency over Q."""
     from sasnn.explain import explain_curve
-    from sasnn.io import load_curves
     from sasnn.models import load_checkpoint
     from sasnn.plots.identify import plot_feature_maps, plot_filters, plot_saliency
     from sasnn.predict import resolve_model_path
 
     network, meta = load_checkpoint(resolve_model_path(model))
-    curves = load_curves(file)
+    groups, unreadable = read_files([file], None)  # repairs as one-line warnings
+    if unreadable:
+        raise typer.Exit(1)
+    curves = groups[0]
     _check_out_dir(out_dir, EXPLAIN_FILES)
     written = []
     for k, curve in enumerate(curves):
