@@ -203,3 +203,22 @@ def test_python_api_gives_what_the_cli_prints(tiny_model, dev, capsys):
     code, out, _ = run(capsys, "predict", *map(str, files), "--model", tiny_model, "--top", "2",
                        "--joint", "--json")
     assert code == 0 and [p.to_dict() for p in predictions] == json.loads(out)
+
+
+def test_also_adds_the_users_hypotheses_after_the_top_k(tiny_model, dev, capsys):
+    code, out, _ = run(capsys, "predict", str(dev / "conalbumin.txt"), str(dev / "latex_smeared.xml"),
+                       "--model", tiny_model, "--top", "1", "--also", "dab, sphere@hardsphere", "--json")
+    assert code == 0
+    for record in json.loads(out):
+        pairs = [(c["model"], c["structure_factor"]) for c in record["candidates"]]
+        assert pairs[1:] == [p for p in [("dab", None), ("sphere", "hardsphere")] if p != pairs[0]]
+    code, out, _ = run(capsys, "predict", str(dev / "latex_smeared.xml"), "--model", tiny_model,
+                       "--top", "1", "--joint", "--also", "dab", "--json")
+    (record,) = json.loads(out)
+    assert code == 0 and {c["model"] for c in record["candidates"]} >= {"dab"}
+    code, out, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
+                         "--also", "sphere@coulomb")
+    assert code == 1 and out == "" and "unknown structure factor 'coulomb'; valid: hardsphere" in err
+    code, _, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
+                       "--also", "cube")
+    assert code == 1 and "unknown model 'cube'; valid: sphere, cylinder, dab" in error_lines(err)[0]

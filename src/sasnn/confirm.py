@@ -78,10 +78,12 @@ def fit_weights(prediction: Prediction) -> np.ndarray:
     return bic_weights(prediction.fits, [c.probability for c in prediction.candidates])
 
 
-def combine(predictions: Sequence[Prediction], top_k: int) -> Prediction:
+def combine(predictions: Sequence[Prediction], top_k: int,
+            also: Sequence[tuple[str, str | None]] = ()) -> Prediction:
     """One prediction for several entries of one sample: each pair's probability is the
     product of its per-entry probabilities (independent evidence, flat prior),
-    renormalised over the pairs any entry ranked. Entries' unsure reasons are kept."""
+    renormalised over the pairs any entry ranked. The ``also`` pairs follow the top
+    ``top_k`` when not among them. Entries' unsure reasons are kept."""
     if not predictions:
         raise ValueError("combine() needs at least one prediction")
     scored = [p for p in predictions if p.candidates]
@@ -98,7 +100,8 @@ def combine(predictions: Sequence[Prediction], top_k: int) -> Prediction:
         top = max(log_p.values())
         total = sum(math.exp(v - top) for v in log_p.values())
         ranked = sorted(log_p, key=lambda pair: (-log_p[pair], pair[0], pair[1] or ""))
-        candidates = tuple(Candidate(m, s, math.exp(log_p[(m, s)] - top) / total) for m, s in ranked[:top_k])
+        keep = ranked[:top_k] + [pair for pair in also if pair in log_p and pair not in ranked[:top_k]]
+        candidates = tuple(Candidate(m, s, math.exp(log_p[(m, s)] - top) / total) for m, s in keep)
     else:
         candidates = ()
     reasons = [f"{p.entry or 'entry'}: {p.reason}" for p in predictions if p.reason]

@@ -177,10 +177,15 @@ class Predictor:
         joint = p_ff[:, :, None] * p_sf[:, None, :] * allowed
         return joint / joint.sum(axis=(1, 2), keepdims=True)
 
-    def predict(self, curves: Sequence[Curve], top_k: int = 3) -> list[Prediction]:
-        """Ranked candidates for each curve, in one batched pass."""
+    def predict(
+        self, curves: Sequence[Curve], top_k: int = 3, also: Sequence[tuple[str, str | None]] = ()
+    ) -> list[Prediction]:
+        """Ranked candidates for each curve, in one batched pass. ``also``: (form factor,
+        structure factor) pairs appended after the top ``top_k`` when not among them, with
+        their own probability (a hypothesis of the user's, to be fitted alongside)."""
         if top_k < 1:
             raise ValueError(f"--top must be a positive number of candidates, got {top_k}")
+        extra = [self._pair_index(model, sf) for model, sf in also]
         prepared, problems = [], {}
         for i, curve in enumerate(curves):
             try:
@@ -198,6 +203,12 @@ class Predictor:
                 results.append(Prediction(curve.source, curve.entry, (), True, problems[i]))
                 continue
             candidates = self._top_pairs(joint[i], top_k)
+            shown = {(c.model, c.structure_factor) for c in candidates}
+            for c, s in extra:
+                pair = (self.class_names[c], None if s == 0 else self.structure_factors[s])
+                if pair not in shown:
+                    candidates += (Candidate(*pair, float(joint[i, c, s])),)
+                    shown.add(pair)
             cov = preprocessing.coverage(curve.q, curve.intensity, self.grid)
             shortlist = float(np.sort(joint[i].ravel())[-SHORTLIST:].sum())
             reasons = self._unsure_reasons(cov, shortlist, energy[i])
@@ -212,6 +223,16 @@ class Predictor:
                 )
             )
         return results
+
+    def _pair_index(self, model: str, structure_factor: str | None) -> tuple[int, int]:
+        """(class, structure factor) indices of a pair; ValueError naming the valid ones."""
+        if model not in self.class_names:
+            raise ValueError(f"unknown model {model!r}; valid: {', '.join(self.class_names)}")
+        sf = structure_factor or "none"
+        if sf not in self.structure_factors:
+            raise ValueError(f"unknown structure factor {structure_factor!r}; valid: "
+                             f"{', '.join(self.structure_factors[1:])}")
+        return self.class_names.index(model), self.structure_factors.index(sf)
 
     def _top_pairs(self, joint: np.ndarray, k: int) -> tuple[Candidate, ...]:
         flat = joint.ravel()

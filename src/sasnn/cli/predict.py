@@ -104,6 +104,10 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per entry."),
     fit_time: float = typer.Option(60.0, "--fit-time", help="Seconds each candidate's fit may take."),
     seed: int = typer.Option(0, help="Seed of the fits' prior draws."),
+    also: str = typer.Option(
+        None, "--also", help="Comma-separated MODEL[@STRUCTURE_FACTOR] pairs to rank (and fit) "
+        "besides the top K, e.g. sphere,core_shell_sphere@hayter_msa."
+    ),
 ) -> None:
     """Which models describe these curves? Ranked (form factor, structure factor) pairs.
 
@@ -119,17 +123,20 @@ def predict(
         raise UserError(f"--q-units must be A or nm, got {q_units!r}")
     if not fit_time > 0:
         raise UserError(f"--fit-time must be a positive number of seconds, got {fit_time}")
-    from sasnn.identify import predict_groups
+    from sasnn.identify import parse_pairs, predict_groups
     from sasnn.predict import Predictor
 
     predictor = Predictor.from_checkpoint(model)
+    extra = parse_pairs(also)
+    for pair in extra:
+        predictor.predict([], also=[pair])  # validates the names before any file is read
     written = _report_dir(report_dir) if report_dir is not None else set()
 
     paths = expand_paths(files)
     progress, task = _progress(len(paths), "reading")
     with progress:
         groups, unreadable = read_files(paths, q_units, on_file=lambda _: progress.advance(task))
-    jobs = predict_groups(predictor, groups, top=top, joint=joint)  # (prediction, its curves)
+    jobs = predict_groups(predictor, groups, top=top, joint=joint, also=extra)  # (prediction, its curves)
     if fit:
         jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time)
     predictions = [p for p, _ in jobs]
