@@ -48,14 +48,18 @@ class Sample:
     needs_sf: bool = False  # the family counts only with some structure factor
     size: tuple[str, float] | None = None  # documented fitted parameter, e.g. ("radius", 23.5)
 
+    @property
+    def expert_pair(self) -> tuple[str, str | None]:
+        """One of the expert's pairs (alphabetically first), to fit with ``--with-expert``."""
+        return min(self.exact, key=lambda pair: (pair[0], pair[1] or ""))
+
 
 def pairs(models, sfs=(None,)) -> frozenset:
     return frozenset((m, s) for m in models for s in sfs)
 
 
 AOT = dict(expert="core_shell_sphere, R ≈ 23.5 Å", exact=pairs(["core_shell_sphere"]),
-           family=frozenset(SPHERES),
-           size=("radius", 23.5))
+           family=frozenset(SPHERES), size=("radius", 23.5))
 SAMPLES = [
     Sample("AOT_Microemulsion-Core_Contrast.xml", **AOT),
     Sample("AOT_Microemulsion-Drop_Contrast.xml", **AOT),
@@ -80,6 +84,14 @@ __doc__ += "\n".join(f"- {s.file}: {', '.join(sorted(s.family))}" + (" (with an 
                      for s in SAMPLES)
 
 
+def _size(sample: Sample, fit) -> str:
+    """``; radius 23.8 ± 0.4 (+1 %)`` when the fit has the documented size parameter."""
+    if not sample.size or sample.size[0] not in fit.parameters:
+        return ""
+    value, error = fit.parameters[sample.size[0]]
+    return f"; {sample.size[0]} {value:.4g} ± {error:.2g} ({100 * (value / sample.size[1] - 1):+.0f} %)"
+
+
 def grade(sample: Sample, candidates) -> str:
     """'exact', 'family' or 'miss' for a top-k list."""
     found = [(c.model, c.structure_factor) for c in candidates]
@@ -97,6 +109,11 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--fit-time", type=float, default=60.0)
     parser.add_argument("--out", type=Path, help="write every number as JSON here")
+    parser.add_argument(
+        "--with-expert", action="store_true",
+        help="also fit the expert's own model where a size is documented (sasnn predict --also), "
+        "to check the fitted size against the documented one",
+    )
     args = parser.parse_args()
 
     predictor = Predictor.from_checkpoint(args.model)
@@ -107,19 +124,22 @@ def main() -> None:
             warnings.simplefilter("ignore")  # repairs are reported by `sasnn predict`, not here
             curves = load_curves(path)
         begin = time.perf_counter()
-        ((prediction, _),) = predict_groups(predictor, [curves], top=args.top, joint=True)
-        verdict = grade(sample, prediction.candidates)
+        also = [sample.expert_pair] if args.with_expert and sample.size else []
+        ((prediction, _),) = predict_groups(predictor, [curves], top=args.top, joint=True, also=also)
+        verdict = grade(sample, prediction.candidates[: args.top])
         top = ", ".join(f"{model_name(c.model, c.structure_factor)} {c.probability:.2f}"
-                        for c in prediction.candidates)  # the classifier's order, before any fit
+                        for c in prediction.candidates[: args.top])  # the classifier's order
         fit_cell = ""
         if args.fit:
             prediction = confirm(prediction, curves, time_limit=args.fit_time)
             best = prediction.fits[0]
             fit_cell = f"{best.name}: χ²ᵣ {best.chi2_red:.3g}"
-            if sample.size and sample.size[0] in best.parameters:
-                value, error = best.parameters[sample.size[0]]
-                off = 100 * (value / sample.size[1] - 1)
-                fit_cell += f"; {sample.size[0]} {value:.4g} ± {error:.2g} ({off:+.0f} %)"
+            fit_cell += _size(sample, best)
+            expert = next((f for f in prediction.fits if (f.model, f.structure_factor) == sample.expert_pair
+                           and f is not best), None)
+            if also and expert is not None:
+                fit_cell += (f" · expert's {expert.name}: χ²ᵣ {expert.chi2_red:.3g}, "
+                             f"ΔBIC {expert.bic - best.bic:+.0f}{_size(sample, expert)}")
         seconds = time.perf_counter() - begin
         flag = " (unsure)" if prediction.unsure else ""
         rows.append(f"| {sample.file} | {sample.expert} | {top}{flag} | {verdict} |"
