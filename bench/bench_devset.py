@@ -148,8 +148,8 @@ def main() -> None:
                         "seconds": seconds, **prediction.to_dict()})
         print(rows[-1], flush=True)
 
-    header = "| file | expert model | our top 3 (p) | expert in top 3 |"
-    header += " best fit of the 3 (BIC) | time |" if args.fit else ""
+    header = "| file | expert model | our top 3 (p), before fitting | expert in top 3 |"
+    header += " BIC winner of the fits (· the expert's model fitted too) | time |" if args.fit else ""
     print("\n" + header + "\n|" + "---|" * (header.count("|") - 1))
     print("\n".join(rows))
     hits = sum(r["verdict"] != "miss" for r in records)
