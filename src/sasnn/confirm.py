@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from sasnn.curve import Curve
-from sasnn.fit import FitResult, bic_weights, fit_candidates
+from sasnn.fit import bic_weights, fit_candidates
 from sasnn.predict import Candidate, Prediction
 
 # χ²_red above which even the best candidate is called a poor fit. Real reductions
@@ -117,4 +117,4 @@ def combine(predictions: Sequence[Prediction], top_k: int,
     )
 
 
-__all__ = ["POOR_FIT_CHI2", "combine", "confirm", "fit_weights", "FitResult"]
+__all__ = ["POOR_FIT_CHI2", "combine", "confirm", "fit_weights"]
