@@ -83,26 +83,11 @@ def knn(train, test, max_test: int) -> dict:
     from sklearn.neighbors import KNeighborsClassifier
 
     test_index = np.random.default_rng(0).permutation(len(test))[:max_test]
-    xt = features(test.x[test_index])
-    start = time.perf_counter()
-    ff_model = KNeighborsClassifier(10, weights="distance", algorithm="brute", n_jobs=-1)
-    sf_model = KNeighborsClassifier(10, weights="distance", algorithm="brute", n_jobs=-1)
-    ff_model.fit(features(train.x), train.form_factor)
-    sf_model.fit(features(train.x), train.structure_factor)
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    p_ff, p_sf = ff_model.predict_proba(xt), sf_model.predict_proba(xt)
-    rate = len(xt) / (time.perf_counter() - start)
-    return score(
+    return _sklearn_pair(
         "kNN (k=10, distance-weighted)",
-        test.form_factor[test_index],
-        _full(p_ff, ff_model, train.class_names),
-        test.structure_factor[test_index],
-        _full(p_sf, sf_model, train.structure_factors),
-        (1.0, 1.0),
-        train_s,
-        rate,
-    ) | {"n_test": len(xt)}
+        lambda: KNeighborsClassifier(10, weights="distance", algorithm="brute", n_jobs=-1),
+        train, np.arange(len(train)), test, test_index, pool=1,
+    )
 
 
 def gbt(train, test, max_train: int, max_test: int) -> dict:
@@ -111,17 +96,24 @@ def gbt(train, test, max_train: int, max_test: int) -> dict:
     rng = np.random.default_rng(0)
     train_index = rng.permutation(len(train))[:max_train]
     test_index = rng.permutation(len(test))[:max_test]
-    x, xt = features(train.x[train_index], pool=4), features(test.x[test_index], pool=4)
+    return _sklearn_pair(
+        f"gradient-boosted trees ({len(train_index)} training curves, 4-cell means)",
+        lambda: HistGradientBoostingClassifier(max_iter=200, early_stopping=True, random_state=0),
+        train, train_index, test, test_index, pool=4,
+    )
+
+
+def _sklearn_pair(name, make, train, train_index, test, test_index, *, pool: int) -> dict:
+    """Fit one sklearn classifier per head on the pooled inputs and score it."""
+    x, xt = features(train.x[train_index], pool=pool), features(test.x[test_index], pool=pool)
     start = time.perf_counter()
-    ff_model = HistGradientBoostingClassifier(max_iter=200, early_stopping=True, random_state=0)
-    sf_model = HistGradientBoostingClassifier(max_iter=200, early_stopping=True, random_state=0)
+    ff_model, sf_model = make(), make()
     ff_model.fit(x, train.form_factor[train_index])
     sf_model.fit(x, train.structure_factor[train_index])
     train_s = time.perf_counter() - start
     start = time.perf_counter()
     p_ff, p_sf = ff_model.predict_proba(xt), sf_model.predict_proba(xt)
     rate = len(xt) / (time.perf_counter() - start)
-    name = f"gradient-boosted trees ({len(x)} training curves, 4-cell means)"
     return score(
         name,
         test.form_factor[test_index],

@@ -220,5 +220,8 @@ def test_also_adds_the_users_hypotheses_after_the_top_k(tiny_model, dev, capsys)
                          "--also", "sphere@coulomb")
     assert code == 1 and out == "" and "unknown structure factor 'coulomb'; valid: hardsphere" in err
     code, _, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
+                       "--also", "dab@hardsphere")
+    assert code == 1 and "dab@hardsphere was never trained on; dab takes: none" in error_lines(err)[0]
+    code, _, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
                        "--also", "cube")
     assert code == 1 and "unknown model 'cube'; valid: sphere, cylinder, dab" in error_lines(err)[0]

@@ -28,6 +28,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sasnn.jsonfile import read_described
+
 CHECKPOINT_FORMAT = "sasnn-checkpoint"
 WEIGHTS = "model.safetensors"
 OPTIMIZER = "optimizer.safetensors"
@@ -323,16 +325,7 @@ def _json_default(value):
 
 
 def read_meta(directory: Path) -> dict:
-    path = Path(directory) / META
-    if not path.is_file():
-        raise FileNotFoundError(f"{directory} is not a sasnn checkpoint: it has no {META}")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a sasnn checkpoint description")
-    return meta
+    return read_described(directory, META, CHECKPOINT_FORMAT, "checkpoint", "checkpoint description")
 
 
 def load_checkpoint(directory: Path) -> tuple[nn.Module, dict]:

@@ -232,7 +232,11 @@ class Predictor:
         if sf not in self.structure_factors:
             raise ValueError(f"unknown structure factor {structure_factor!r}; valid: "
                              f"{', '.join(self.structure_factors[1:])}")
-        return self.class_names.index(model), self.structure_factors.index(sf)
+        c, k = self.class_names.index(model), self.structure_factors.index(sf)
+        if k not in self.meta["pairs"][c]:
+            allowed = ", ".join(self.structure_factors[i] for i in self.meta["pairs"][c])
+            raise ValueError(f"{model}@{sf} was never trained on; {model} takes: {allowed}")
+        return c, k
 
     def _top_pairs(self, joint: np.ndarray, k: int) -> tuple[Candidate, ...]:
         flat = joint.ravel()

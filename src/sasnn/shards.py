@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sasnn.curve import Curve
+from sasnn.jsonfile import read_described
 
 FORMAT = "sasnn-dataset"
 NO_STRUCTURE_FACTOR = "none"
@@ -111,16 +112,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def read_manifest(directory: Path) -> dict:
     """The manifest of a dataset folder (ValueError if it isn't one)."""
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{directory} is not a sasnn dataset: it has no {MANIFEST}")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a sasnn dataset manifest")
-    return manifest
+    return read_described(directory, MANIFEST, FORMAT, "dataset", "dataset manifest")
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
