@@ -31,7 +31,10 @@ from sasnn.predict import Predictor
 from sasnn.preprocessing import default_grid
 from sasnn.training import TrainConfig, fit, load_training_arrays
 
-REASONS = ("overlap", "lie outside", "low confidence", "unlike the training data")
+# the kinds of reason (substrings of Prediction.reason); "unlike the training data" is
+# either of the last two, which are reported apart as well
+REASONS = ("overlap", "lie outside", "low confidence", "unlike the training data", "energy score",
+           "feature distance")
 
 
 def flag_rates(predictor: Predictor, curves) -> dict:

@@ -121,6 +121,9 @@ def test_bad_inputs_give_one_line(trained, capsys, tmp_path):
 
     code, _, err = run(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "r2"))
     assert code == 1 and "is not a sasnn dataset" in one_line_error(err)
+    twice = ["--data", str(data), "--data", str(data)]
+    code, _, err = run(capsys, "train", *twice, "--out", str(tmp_path / "r4"))
+    assert code == 1 and "simulated with the same seed" in one_line_error(err)
     code, _, err = run(capsys, "evaluate", "--data", str(data), "--model", str(tmp_path / "nowhere"))
     assert code == 1 and "does not exist" in one_line_error(err)
     code, _, err = run(capsys, "evaluate", "--data", str(data), "--model", str(data))

@@ -82,6 +82,7 @@ def test_low_confidence_is_judged_on_the_top_three_pairs(run, monkeypatch):
     n_pairs = sum(len(sfs) for sfs in predictor.meta["pairs"])
     monkeypatch.setattr(predict.evaluation, "energy_score",
                         lambda logits, t: np.full(len(logits), -np.inf))  # never "unlike training"
+    monkeypatch.setattr(Predictor, "feature_distance", lambda self, x: np.full(len(x), -np.inf))
     flat = np.zeros((1, len(predictor.class_names))), np.zeros((1, len(predictor.structure_factors)))
     monkeypatch.setattr(Predictor, "logits", lambda self, x: (np.repeat(flat[0], len(x), 0),
                                                               np.repeat(flat[1], len(x), 0)))

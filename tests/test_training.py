@@ -18,7 +18,14 @@ from _identify_data import TINY_TOML, make_tiny_dataset
 from sasnn import training
 from sasnn.models import CNNConfig, build_model, load_checkpoint
 from sasnn.preprocessing import default_grid
-from sasnn.training import TrainConfig, calibrate_temperature, fit, load_run_config, load_training_arrays
+from sasnn.training import (
+    TrainConfig,
+    calibrate_temperature,
+    fit,
+    load_datasets,
+    load_run_config,
+    load_training_arrays,
+)
 
 TINY_CNN = CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=32)
 TINY_TRAIN = TrainConfig(batch_size=16, lr=5e-3, patience=50, crop_min_cells=32, epochs=3, num_threads=1)
@@ -52,6 +59,28 @@ def test_labels_follow_a_given_logit_order(dataset_dir):
     assert np.bincount(reordered.form_factor, minlength=4).tolist() == [24, 24, 24, 0]
     with pytest.raises(ValueError, match="classes the model was not trained on: cylinder"):
         load_training_arrays(dataset_dir, default_grid(), class_names=["sphere", "dab"])
+
+
+def test_several_folders_train_as_one(dataset_dir, arrays, tmp_path):
+    other = load_training_arrays(make_tiny_dataset(tmp_path / "seed6", per_class=12, seed=6), default_grid())
+    both = load_datasets([dataset_dir, tmp_path / "seed6"], default_grid())
+    assert len(both) == len(arrays) + len(other) == 108
+    np.testing.assert_array_equal(both.x[72:], other.x)
+    np.testing.assert_array_equal(both.form_factor, np.concatenate([arrays.form_factor, other.form_factor]))
+    assert both.manifest_sha256 not in (arrays.manifest_sha256, other.manifest_sha256)
+    assert load_datasets([dataset_dir], default_grid()).manifest_sha256 == arrays.manifest_sha256
+
+
+def test_folders_of_one_seed_or_other_classes_are_refused(dataset_dir, tmp_path):
+    make_tiny_dataset(tmp_path / "again", per_class=12, seed=5)
+    with pytest.raises(ValueError, match="same seed \\(5\\)"):
+        load_datasets([dataset_dir, tmp_path / "again"], default_grid())
+    from sasnn.datasets import SimulationConfig, generate_dataset
+
+    spheres = SimulationConfig(classes=("sphere",), per_class=4, seed=7)
+    generate_dataset(tmp_path / "spheres", spheres, workers=1)
+    with pytest.raises(ValueError, match="other classes"):
+        load_datasets([dataset_dir, tmp_path / "spheres"], default_grid())
 
 
 def test_a_class_can_be_left_out(arrays):

@@ -102,9 +102,12 @@ class IdentifyCNN(nn.Module):
             maps.append(x)
         return maps
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The shared feature vector both heads read, (B, hidden)."""
+        return self.dense(self.feature_maps(x)[-1])  # from (B, channels[-1], n_q / 2**stages)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.feature_maps(x)[-1]  # (B, channels[-1], n_q / 2**stages)
-        h = self.dropout(self.dense(h))  # (B, hidden)
+        h = self.dropout(self.embed(x))  # (B, hidden)
         return self.form_factor(h), self.structure_factor(h)  # (B, n_classes), (B, n_sf)
 
 
@@ -166,9 +169,12 @@ class SASNets(nn.Module):
         h = self.features[:3](x[:, :1])
         return [h, self.features[3:7](h)]
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The shared tanh layer both heads read, (B, n_q/4)."""
+        return self.dense(self.features(x[:, :1]))  # via (B, n_q/2, length)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.features(x[:, :1])  # (B, 1, n_q) -> (B, n_q/2, length)
-        h = self.dense(h)  # (B, n_q/4)
+        h = self.embed(x)  # (B, n_q/4)
         return self.form_factor(h), self.structure_factor(h)
 
 
@@ -288,11 +294,18 @@ def _versions() -> dict:
     }
 
 
-def save_checkpoint(directory: Path, model: nn.Module, meta: dict, optimizer=None) -> None:
+def save_checkpoint(
+    directory: Path,
+    model: nn.Module,
+    meta: dict,
+    optimizer=None,
+    also_write: Callable[[Path], None] | None = None,
+) -> None:
     """Write ``model`` (and ``optimizer``'s state, for resuming) with ``meta`` to ``directory``.
 
     ``meta`` must hold ``class_names`` and ``structure_factors`` (logit order); the
-    architecture, its config and the library versions are added here.
+    architecture, its config and the library versions are added here. ``also_write``
+    adds more files to the folder before it replaces the old one (e.g. the novelty density).
     """
     from safetensors.torch import save_file
 
@@ -314,6 +327,8 @@ def save_checkpoint(directory: Path, model: nn.Module, meta: dict, optimizer=Non
             tensors, groups = _flatten_optimizer(optimizer.state_dict())
             save_file(tensors, str(tmp / OPTIMIZER), metadata={"param_groups": json.dumps(groups)})
         (tmp / META).write_text(json.dumps(full, indent=1, default=_json_default) + "\n")
+        if also_write is not None:
+            also_write(tmp)
 
     _write_atomically(Path(directory), write)
 

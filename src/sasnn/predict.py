@@ -16,8 +16,12 @@ renormalised.
 * the data's Q range overlaps the model's grid too little, or most of the data lie
   outside it;
 * the top 3 pairs together have a probability below ``MIN_CONFIDENCE``;
-* the form-factor head's free energy (Liu et al. 2020) is above the threshold set
-  on validation data, where it flags ``unsure_rate`` (5 %) of in-distribution curves.
+* the curve is unlike the training data: its distance in the network's feature
+  space to the nearest class (:mod:`sasnn.novelty`) is above the threshold set on
+  validation data, where it flags ``unsure_rate`` (5 %) of in-distribution curves.
+  On models left out of training it fires 2.7x as often as the form-factor head's
+  free energy (Liu et al. 2020) at the same 5 % (bench/bench_unsure.py), so the energy
+  test is used only for checkpoints made before the feature density existed.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 
 from sasnn import evaluation, preprocessing
 from sasnn.curve import Curve
+from sasnn.novelty import FeatureDensity, features
 
 # A shortlist is what the user acts on (and what --fit checks), so confidence is the
 # probability that the answer is among the top SHORTLIST pairs, not that it is the first:
@@ -118,6 +123,7 @@ class Predictor:
     meta: MappingProxyType = field(repr=False)
     grid: np.ndarray = field(repr=False)  # (n_q,) Å⁻¹, read-only
     path: Path
+    density: FeatureDensity | None = field(default=None, repr=False)  # see sasnn.novelty
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None) -> Predictor:
@@ -138,7 +144,7 @@ class Predictor:
             p.requires_grad_(False)
         grid = preprocessing.check_grid(meta["grid"])
         grid.setflags(write=False)
-        return cls(model.eval(), MappingProxyType(meta), grid, directory)
+        return cls(model.eval(), MappingProxyType(meta), grid, directory, FeatureDensity.load(directory))
 
     @property
     def class_names(self) -> list[str]:
@@ -197,6 +203,7 @@ class Predictor:
         ff_logits, sf_logits = self.logits(x)
         joint = self._joint(*self._calibrated(ff_logits, sf_logits))
         energy = evaluation.energy_score(ff_logits, self.meta["temperatures"]["form_factor"])
+        distance = self.feature_distance(x)
         results = []
         for i, curve in enumerate(curves):
             if i in problems:
@@ -211,7 +218,7 @@ class Predictor:
                     shown.add(pair)
             cov = preprocessing.coverage(curve.q, curve.intensity, self.grid)
             shortlist = float(np.sort(joint[i].ravel())[-SHORTLIST:].sum())
-            reasons = self._unsure_reasons(cov, shortlist, energy[i])
+            reasons = self._unsure_reasons(cov, shortlist, energy[i], distance[i])
             results.append(
                 Prediction(
                     curve.source,
@@ -249,8 +256,15 @@ class Predictor:
             out.append(Candidate(self.class_names[c], None if s == 0 else sf, float(flat[index])))
         return tuple(out)
 
+    def feature_distance(self, x: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of prepared inputs ``x`` to the nearest class in the
+        network's feature space, (N,); NaN for a checkpoint without a feature density."""
+        if self.density is None:
+            return np.full(len(x), np.nan)
+        return self.density.score(features(self.model, x))
+
     def _unsure_reasons(
-        self, cov: preprocessing.Coverage, shortlist: float, energy: float
+        self, cov: preprocessing.Coverage, shortlist: float, energy: float, distance: float
     ) -> list[str]:
         lo, hi = self.grid[0], self.grid[-1]
         min_cells = self.meta["train_config"]["crop_min_cells"]
@@ -270,11 +284,15 @@ class Predictor:
                 f"low confidence: the classifier's top {SHORTLIST} candidates together have "
                 f"p = {shortlist:.2f} < {MIN_CONFIDENCE}"
             )
-        threshold = self.meta["unsure"]["energy_threshold"]
-        if energy > threshold:
-            share = 100 * self.meta["train_config"]["unsure_rate"]
+        share = 100 * self.meta["train_config"]["unsure_rate"]
+        levels = self.meta["unsure"]
+        if self.density is not None:
+            name, value, threshold = "feature distance", distance, levels["feature_distance_threshold"]
+        else:
+            name, value, threshold = "energy score", energy, levels["energy_threshold"]
+        if value > threshold:
             reasons.append(
-                f"unlike the training data (energy score {energy:.2f} > {threshold:.2f}, "
+                f"unlike the training data ({name} {value:.3g} > {threshold:.3g}, "
                 f"a level only {share:g} % of validation curves reach)"
             )
         return reasons

@@ -34,9 +34,13 @@ from sasnn.models import (
     load_checkpoint,
     load_optimizer_state,
     logits_in_batches,
+    read_meta,
     save_checkpoint,
 )
+from sasnn.novelty import FeatureDensity, features
 from sasnn.runs import check_run_dir, open_run_dir, read_json, run_spec, write_json
+
+DENSITY_CURVES = 60_000  # training curves the novelty density is fitted on
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,53 @@ def load_training_arrays(
     )
 
 
+def load_datasets(
+    dataset_dirs: Sequence[Path],
+    grid: np.ndarray,
+    *,
+    on_shard: Callable[[int], None] | None = None,
+) -> ArrayDataset:
+    """Several dataset folders as one training set (e.g. two ``sasnn simulate`` runs).
+
+    The folders must list the same classes and structure factors and have been
+    simulated with different seeds: the same seed draws the same curves again, which
+    would leak copies of training curves into the validation split.
+    ``manifest_sha256`` is then the sha256 of the folders' manifest hashes, in order.
+    """
+    import hashlib
+
+    from sasnn.datasets import read_manifest
+
+    dirs = [Path(d) for d in dataset_dirs]
+    if not dirs:
+        raise ValueError("no dataset folder given")
+    if len(dirs) == 1:
+        return load_training_arrays(dirs[0], grid, on_shard=on_shard)
+    manifests = [read_manifest(d) for d in dirs]
+    first = manifests[0]
+    seeds: dict[int, Path] = {}
+    for d, manifest in zip(dirs, manifests, strict=True):
+        for key in ("classes", "structure_factors"):
+            if list(manifest[key]) != list(first[key]):
+                raise ValueError(f"{d} lists other {key.replace('_', ' ')} than {dirs[0]}; "
+                                 "simulate both with the same --classes")
+        if manifest["seed"] in seeds:
+            raise ValueError(f"{d} and {seeds[manifest['seed']]} were simulated with the same seed "
+                             f"({manifest['seed']}), so they hold the same curves")
+        seeds[manifest["seed"]] = d
+    parts = [load_training_arrays(d, grid, on_shard=on_shard) for d in dirs]
+    digest = hashlib.sha256("\n".join(part.manifest_sha256 for part in parts).encode()).hexdigest()
+    return replace(
+        parts[0],
+        x=np.concatenate([part.x for part in parts]),
+        form_factor=np.concatenate([part.form_factor for part in parts]),
+        structure_factor=np.concatenate([part.structure_factor for part in parts]),
+        noise=np.concatenate([part.noise for part in parts]),
+        setup=np.concatenate([part.setup for part in parts]),
+        manifest_sha256=digest,
+    )
+
+
 def split(data: ArrayDataset, val_fraction: float, seed: int) -> tuple[ArrayDataset, ArrayDataset]:
     """A seeded random train/validation split."""
     order = np.random.default_rng([seed, 1]).permutation(len(data))
@@ -285,6 +336,8 @@ def fit(
     kind = kind_of(model_config)
     spec = run_spec(data, kind, model_config, config)
     if open_run_dir(run_dir, spec):
+        if FeatureDensity.load(run_dir / "model") is None:  # finished by a sasnn without it
+            _finish(run_dir, *split(data, config.val_fraction, config.seed), read_meta(run_dir / "model"))
         return load_checkpoint(run_dir / "model")[0], read_json(run_dir / "history.json")
     if config.num_threads > 0:
         torch.set_num_threads(config.num_threads)
@@ -325,7 +378,7 @@ def fit(
         write_json(run_dir / "history.json", state["history"])
         if progress:
             progress({"event": "epoch", **row})
-    return _finish(run_dir, val, meta, device), state["history"]
+    return _finish(run_dir, train, val, meta), state["history"]
 
 
 def _batch_event(progress: Callable[[dict], None], epoch: int, curves: int) -> None:
@@ -339,26 +392,41 @@ def _keep_going(state: dict, config: TrainConfig) -> bool:
     return len(history) < config.epochs and state["stale"] < config.patience and not budget_spent
 
 
-def _finish(run_dir: Path, val: ArrayDataset, meta: dict, device: torch.device) -> nn.Module:
-    """Best weights → temperatures and the "unsure" threshold from validation → RUN_DIR/model."""
+def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -> nn.Module:
+    """Best weights → temperatures, the novelty density and the "unsure" thresholds → RUN_DIR/model.
+
+    Runs on the CPU: it is short, and the density is fitted in float64.
+    """
     model, best_meta = load_checkpoint(existing_checkpoint(run_dir / "best"))
-    model.to(device)
-    ff_logits, sf_logits = logits_in_batches(model, val.x, device=device)
+    ff_logits, sf_logits = logits_in_batches(model, val.x)
     t_ff = calibrate_temperature(ff_logits, val.form_factor)
     t_sf = calibrate_temperature(sf_logits, val.structure_factor)
     metrics = evaluation.summary(
         val.form_factor, ff_logits, val.structure_factor, sf_logits, temperatures=(t_ff, t_sf)
     )
     quantile = 1 - meta["train_config"]["unsure_rate"]
+    density = _fit_density(model, train, meta["train_config"]["seed"])
     final = {
         **meta,
         "epoch": best_meta["epoch"],
         "temperatures": {"form_factor": t_ff, "structure_factor": t_sf},
-        "unsure": {"energy_threshold": evaluation.energy_threshold(ff_logits, t_ff, quantile)},
+        "unsure": {
+            "energy_threshold": evaluation.energy_threshold(ff_logits, t_ff, quantile),
+            "feature_distance_threshold": float(np.quantile(density.score(features(model, val.x)), quantile)),
+        },
         "metrics": {"validation": metrics, "best_epoch": best_meta["metrics"]},
     }
-    save_checkpoint(run_dir / "model", model, final)
+    save_checkpoint(run_dir / "model", model, final, also_write=density.save)
     return model.eval()
+
+
+def _fit_density(model: nn.Module, train: ArrayDataset, seed: int) -> FeatureDensity:
+    """The novelty density of a seeded subset of the training curves (plenty for the
+    class means and one covariance; all of them would only cost time)."""
+    rng = np.random.default_rng([seed, 2])
+    subset = np.sort(rng.choice(len(train), min(len(train), DENSITY_CURVES), replace=False))
+    labels = train.form_factor[subset]
+    return FeatureDensity.fit(features(model, train.x[subset]), labels, len(train.class_names))
 
 
 def _base_meta(data: ArrayDataset, config: TrainConfig, spec: dict) -> dict:
@@ -432,6 +500,7 @@ __all__ = [
     "evaluate",
     "fit",
     "load_run_config",
+    "load_datasets",
     "load_training_arrays",
     "lr_at",
     "split",

@@ -49,18 +49,25 @@ def _progress(total: int, label: str):
     return progress, progress.add_task(label, total=total, info="")
 
 
-def _load_arrays(data: Path, grid, **labels):
+def _load_arrays(data: Path | list[Path], grid, **labels):
+    """One dataset folder (with the model's ``labels`` order), or several for training."""
     from sasnn.datasets import read_manifest
-    from sasnn.training import load_training_arrays
+    from sasnn.training import load_datasets, load_training_arrays
 
-    progress, task = _progress(read_manifest(data)["n_curves"], "preparing curves")
+    folders = data if isinstance(data, list) else [data]
+    progress, task = _progress(sum(read_manifest(d)["n_curves"] for d in folders), "preparing curves")
+    advance = lambda n: progress.advance(task, n)  # noqa: E731
     with progress:
-        return load_training_arrays(data, grid, on_shard=lambda n: progress.advance(task, n), **labels)
+        if isinstance(data, list):
+            return load_datasets(folders, grid, on_shard=advance)
+        return load_training_arrays(data, grid, on_shard=advance, **labels)
 
 
 @app.command()
 def train(
-    data: Path = typer.Option(..., "--data", help="Dataset folder written by `sasnn simulate`."),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Dataset folder written by `sasnn simulate`; repeat to train on several."
+    ),
     out_dir: Path = typer.Option(..., "--out", help="Run folder (rerun the same command to resume)."),
     epochs: int = typer.Option(None, help="Maximum epochs (default 40; early stopping may end sooner)."),
     seed: int = typer.Option(None, help="Seed of split, weights, shuffling and crops (default 0)."),

@@ -1,0 +1,110 @@
+"""The feature-space novelty density: Mahalanobis distances against scipy and sklearn,
+storage without pickle, and its place in a finished run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import mahalanobis
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+from sasnn.novelty import FILE, RIDGE, FeatureDensity
+
+
+@pytest.fixture(scope="module")
+def clusters():
+    """Three Gaussian classes in 6-d with one shared, correlated covariance."""
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(6, 6))
+    means = 4 * rng.normal(size=(3, 6))
+    labels = rng.integers(0, 3, 3000)
+    x = means[labels] + rng.normal(size=(3000, 6)) @ mixing
+    return x, labels, means, mixing.T @ mixing
+
+
+def test_the_tied_covariance_is_the_within_class_one(clusters):
+    x, labels, _, _ = clusters
+    density = FeatureDensity.fit(x, labels, 3)
+    lda = LinearDiscriminantAnalysis(solver="lsqr", store_covariance=True).fit(x, labels)
+    np.testing.assert_allclose(density.means, lda.means_, rtol=1e-10)
+    within = lda.covariance_  # sum over classes of prior · class covariance (biased)
+    ridge = RIDGE * np.trace(within) / 6 * np.eye(6)
+    np.testing.assert_allclose(np.linalg.inv(density.precision), within + ridge, rtol=1e-8, atol=1e-10)
+
+
+def test_the_score_is_the_distance_to_the_nearest_class(clusters):
+    x, labels, _, _ = clusters
+    density = FeatureDensity.fit(x, labels, 3)
+    points = np.vstack([x[:20], 30 * np.ones((1, 6))])
+    expected = [min(mahalanobis(p, m, density.precision) ** 2 for m in density.means) for p in points]
+    np.testing.assert_allclose(density.score(points), expected, rtol=1e-9)
+    # in-class points follow chi² with 6 degrees of freedom (mean 6); the far one does not
+    assert np.mean(density.score(x)) == pytest.approx(6, rel=0.1)
+    assert density.score(points)[-1] > 100 * np.median(density.score(x))
+
+
+def test_a_class_without_curves_is_never_the_nearest(clusters):
+    x, labels, _, _ = clusters
+    keep = labels != 1
+    density = FeatureDensity.fit(x[keep], labels[keep], 3)
+    assert not np.isfinite(density.means[1]).any()
+    assert np.all(np.isfinite(density.score(x)))
+    # points of the missing class are far from both others
+    assert np.median(density.score(x[labels == 1])) > 10 * np.median(density.score(x[keep]))
+
+
+def test_it_round_trips_through_safetensors(clusters, tmp_path):
+    x, labels, _, _ = clusters
+    density = FeatureDensity.fit(x, labels, 3)
+    density.save(tmp_path)
+    loaded = FeatureDensity.load(tmp_path)
+    np.testing.assert_allclose(loaded.score(x[:50]), density.score(x[:50]), rtol=1e-4)
+    assert FeatureDensity.load(tmp_path / "elsewhere") is None
+    assert (tmp_path / FILE).read_bytes()[8:9] == b"{"  # a safetensors JSON header, not a pickle
+
+
+def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch):
+    from _identify_data import make_tiny_dataset
+
+    from sasnn.curve import Curve
+    from sasnn.models import CNNConfig
+    from sasnn.predict import Predictor
+    from sasnn.preprocessing import default_grid
+    from sasnn.training import TrainConfig, fit, load_training_arrays
+
+    arrays = load_training_arrays(make_tiny_dataset(tmp_path / "data"), default_grid())
+    cnn = CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=32)
+    config = TrainConfig(batch_size=16, lr=5e-3, epochs=2, crop_min_cells=32, num_threads=1)
+    model_dir = tmp_path / "run" / "model"
+    fit(arrays, cnn, config, tmp_path / "run")
+    meta = json.loads((model_dir / "meta.json").read_text())
+    threshold = meta["unsure"]["feature_distance_threshold"]
+    assert threshold > 0 and (model_dir / FILE).is_file()
+    predictor = Predictor.from_checkpoint(tmp_path / "run")
+    assert predictor.density is not None and predictor.density.means.shape == (3, 32)
+    assert np.all(np.isfinite(predictor.feature_distance(arrays.x[:5])))
+
+    # a curve far from every class in feature space is flagged, with both numbers
+    q = np.logspace(-2.5, -0.5, 120)
+    curve = Curve(q, 1e-3 + q**-4.0, source="far.dat")
+    with monkeypatch.context() as m:
+        m.setattr(FeatureDensity, "score", lambda self, f: np.full(len(f), 1e9))
+        (far,) = predictor.predict([curve], top_k=1)
+    assert far.unsure and f"feature distance 1e+09 > {threshold:.3g}" in far.reason
+    assert "energy score" not in far.reason and "only 5 % of validation curves reach" in far.reason
+
+    # a run finished before the density existed: rerunning its command adds it, unchanged
+    shutil.copytree(tmp_path / "run", tmp_path / "old")
+    (tmp_path / "old" / "model" / FILE).unlink()
+    del meta["unsure"]["feature_distance_threshold"]
+    (tmp_path / "old" / "model" / "meta.json").write_text(json.dumps(meta))
+    old = Predictor.from_checkpoint(tmp_path / "old")
+    assert old.density is None and np.isnan(old.feature_distance(arrays.x[:2])).all()
+    old.predict([], top_k=1)  # no feature test without a density, and no error
+    fit(arrays, cnn, config, tmp_path / "old")
+    upgraded = json.loads((tmp_path / "old" / "model" / "meta.json").read_text())
+    assert upgraded["unsure"]["feature_distance_threshold"] == pytest.approx(threshold, rel=1e-6)
+    assert upgraded["temperatures"] == pytest.approx(meta["temperatures"])
