@@ -27,13 +27,16 @@ def predictor() -> Predictor:
 
 def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     files = {p.name: p.stat().st_size for p in shipped_model_path().iterdir()}
-    assert set(files) >= {"model.safetensors", "meta.json"}
+    assert set(files) >= {"model.safetensors", "meta.json", "novelty.safetensors"}
     assert sum(files.values()) < 5e6  # a few MB of package data
     assert predictor.class_names == list(CATALOG) and len(predictor.class_names) >= 76
     assert predictor.structure_factors == ["none", *STRUCTURE_FACTORS]
     t = predictor.meta["temperatures"]
     assert 0.05 < t["form_factor"] < 20 and 0.05 < t["structure_factor"] < 20
     assert len(predictor.meta["dataset_sha256"]) == 64
+    # the novelty density: one mean per class in the shared layer, and its threshold
+    assert predictor.density.means.shape == (len(CATALOG), predictor.model.config.hidden)
+    assert predictor.meta["unsure"]["feature_distance_threshold"] > 0
 
 
 def test_it_loads_in_a_fresh_process_without_pickle():
