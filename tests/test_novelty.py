@@ -108,3 +108,14 @@ def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch
     upgraded = json.loads((tmp_path / "old" / "model" / "meta.json").read_text())
     assert upgraded["unsure"]["feature_distance_threshold"] == pytest.approx(threshold, rel=1e-6)
     assert upgraded["temperatures"] == pytest.approx(meta["temperatures"])
+
+
+def test_a_damaged_model_folder_is_one_clear_error(tmp_path):
+    from sasnn.predict import Predictor, shipped_model_path
+
+    for name in ("novelty.safetensors", "model.safetensors"):
+        broken = tmp_path / name.split(".")[0]
+        shutil.copytree(shipped_model_path(), broken)
+        (broken / name).write_bytes((broken / name).read_bytes()[:100])  # truncated
+        with pytest.raises(ValueError, match=f"{name} is damaged"):
+            Predictor.from_checkpoint(broken)

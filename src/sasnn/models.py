@@ -345,6 +345,7 @@ def read_meta(directory: Path) -> dict:
 
 def load_checkpoint(directory: Path) -> tuple[nn.Module, dict]:
     """The network (in eval mode) and its meta, from safetensors + JSON only (no pickle)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     directory = Path(directory)
@@ -355,7 +356,11 @@ def load_checkpoint(directory: Path) -> tuple[nn.Module, dict]:
     weights_path = directory / WEIGHTS
     if not weights_path.is_file():
         raise FileNotFoundError(f"{directory} is not a complete checkpoint: it has no {WEIGHTS}")
-    model.load_state_dict(load_file(str(weights_path)), strict=True)
+    try:
+        weights = load_file(str(weights_path))
+    except SafetensorError as exc:
+        raise ValueError(f"{weights_path} is damaged ({exc}); reinstall or retrain the model") from None
+    model.load_state_dict(weights, strict=True)
     model.eval()
     return model, meta
 

@@ -73,13 +73,17 @@ class FeatureDensity:
     @classmethod
     def load(cls, directory: Path) -> FeatureDensity | None:
         """The density stored in a checkpoint folder, or None (checkpoints made before it)."""
+        from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
         path = Path(directory) / FILE
         if not path.is_file():
             return None
-        tensors = load_file(str(path))
-        return cls(tensors["means"].astype(np.float64), tensors["precision"].astype(np.float64))
+        try:
+            tensors = load_file(str(path))
+            return cls(tensors["means"].astype(np.float64), tensors["precision"].astype(np.float64))
+        except (SafetensorError, KeyError) as exc:
+            raise ValueError(f"{path} is damaged ({exc}); rerun the model's `sasnn train` command") from None
 
 
 def features(model, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
