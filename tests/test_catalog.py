@@ -215,3 +215,40 @@ def test_family_is_the_sasmodels_category():
 
     assert family("core_shell_sphere") == family("sphere") == "shape:sphere"
     assert family("fcc_paracrystal") == "shape:paracrystal" and family("dab") == "shape-independent"
+
+
+def _sasmodels_hayter_coupling(charge, volfraction, radius_effective, temperature, salt, dielectconst):
+    """Contact potential Γ (kT) and κσ as sasmodels' hayter_msa.c computes them, in SI units."""
+    e, kb, eps0, avogadro = 1.602189e-19, 1.380662e-23, 8.85418782e-12, 6.022e23
+    sigma = 2 * radius_effective * 1e-10
+    beta = 1 / (kb * temperature)
+    perm = dielectconst * eps0
+    vp = 4 / 3 * np.pi * (sigma / 2) ** 3
+    ionic_strength = 0.5 * e**2 * (charge * volfraction / vp + 2 * salt * avogadro * 1e3)
+    kappa = np.sqrt(2 * beta * ionic_strength / perm)
+    gamma = beta * (charge * e) ** 2 / (np.pi * perm * sigma * (2 + kappa * sigma) ** 2)
+    return gamma, kappa * sigma
+
+
+@pytest.mark.parametrize("gamma, kappa_salt_sigma, volfraction", [(25.0, 0.05, 0.02), (3.0, 2.0, 0.2),
+                                                                   (80.0, 0.5, 0.1)])
+def test_hayter_draw_reproduces_the_drawn_coupling_with_counterions(gamma, kappa_salt_sigma, volfraction):
+    # sasmodels screens with the particles' counterions too: the charge must be solved so
+    # that its own formula gives back the drawn contact potential
+    drawn = {"_gamma": gamma, "_kappa_salt_sigma": kappa_salt_sigma, "volfraction": volfraction,
+             "temperature": 300.0, "_radius_effective": 30.0}
+    p = STRUCTURE_FACTORS["hayter_msa"].constraint(dict(drawn))
+    got_gamma, kappa_sigma = _sasmodels_hayter_coupling(p["charge"], volfraction, 30.0, 300.0,
+                                                        p["concentration_salt"], p["dielectconst"])
+    assert got_gamma == pytest.approx(gamma, rel=2e-3)
+    assert kappa_sigma > kappa_salt_sigma  # the counterions add screening
+
+
+def test_hayter_draw_recovers_the_sasview_hsds_example():
+    # SasView's hSDS micelle example: Z = 19 e, φ = 0.0192, R_eff = 19.6 Å, 45 °C, no salt
+    gamma, _ = _sasmodels_hayter_coupling(19.0, 0.0192, 19.6, 318.16, 0.0, 71.08)
+    drawn = {"_gamma": gamma, "_kappa_salt_sigma": 1e-6, "volfraction": 0.0192,
+             "temperature": 318.16, "_radius_effective": 19.6}
+    p = STRUCTURE_FACTORS["hayter_msa"].constraint(dict(drawn))
+    assert p["concentration_salt"] < 1e-9
+    assert p["charge"] == pytest.approx(19.0, rel=0.02)  # our ε(T) is 71.5, SasView used 71.08

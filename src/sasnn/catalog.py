@@ -1474,18 +1474,31 @@ _FORM_FACTORS: list[ModelClass] = [
 
 def _hayter_msa(p: dict) -> dict | None:
     # Draw the physics, derive sasmodels' inputs. Water's permittivity at T (Malmberg &
-    # Maryott 1956) gives the Bjerrum length l_B; the screening κσ (σ = 2 R_eff) gives
-    # the 1:1 salt concentration (κ² = 8π l_B N_A c); the contact potential
-    # Γ = Z² l_B / (σ (1 + κσ/2)²) in kT gives the charge Z. Beyond κσ ~ 15, below Γ ~ 0.1
-    # and at strong coupling with high salt the RMSA solver of sasmodels fails often.
+    # Maryott 1956) gives the Bjerrum length l_B. The drawn contact potential
+    # Γ = Z² l_B / (σ (1 + κσ/2)²) in kT (σ = 2 R_eff) fixes the charge Z once the total
+    # screening κ is known, and sasmodels screens with the particles' own counterions
+    # (Z n, n = φ / V_σ) as well as the 1:1 salt: κ² = 4π l_B (Z n + 2 c N_A). So Z is
+    # solved self-consistently for the drawn salt screening κ_s; drawing κ without the
+    # counterions made strongly charged, salt-free systems (ionic micelles, silica) rare
+    # and weaker than drawn. Below Γ ~ 0.1 and beyond κσ ~ 15 the RMSA solver fails often.
     t = p["temperature"] - 273.15
     eps = 87.740 - 0.40008 * t + 9.398e-4 * t**2 - 1.410e-6 * t**3
     bjerrum = 1.67101e5 / (eps * p["temperature"])  # Å: e²/(4π ε0 ε kT)
     sigma = 2 * p["_radius_effective"]
-    kappa = p.pop("_kappa_sigma") / sigma
-    salt = kappa**2 / (8 * math.pi * bjerrum * 6.02214e-4)  # mol/L
-    charge = math.sqrt(p.pop("_gamma") * sigma * (1 + kappa * sigma / 2) ** 2 / bjerrum)
-    if salt > 0.5 or charge > 200.0:
+    kappa_salt_sigma = p.pop("_kappa_salt_sigma")
+    gamma = p.pop("_gamma")
+    salt = (kappa_salt_sigma / sigma) ** 2 / (8 * math.pi * bjerrum * 6.02214e-4)  # mol/L
+    # (κσ)² from counterions per unit charge: 4π l_B (φ / (π σ³ / 6)) σ² = 24 l_B φ / σ
+    counterion = 24 * bjerrum * p["volfraction"] / sigma
+    charge = 0.0
+    for _ in range(200):  # Z ↦ sqrt(Γσ/l_B)(1 + κσ/2) grows like sqrt(Z): a contraction
+        kappa_sigma = math.sqrt(kappa_salt_sigma**2 + counterion * charge)
+        new = math.sqrt(gamma * sigma / bjerrum) * (1 + kappa_sigma / 2)
+        converged = abs(new - charge) <= 1e-10 * new
+        charge = new
+        if converged:
+            break
+    if salt > 0.5 or charge > 200.0 or kappa_sigma > 15:
         return None
     p.update(dielectconst=eps, concentration_salt=salt, charge=charge)
     return p
@@ -1514,11 +1527,12 @@ _STRUCTURE_FACTORS: list[StructureFactorClass] = [
     StructureFactorClass(
         "hayter_msa",
         priors={"volfraction": lin(0.01, 0.25), "temperature": lin(283, 333, "K"),
-                "_kappa_sigma": log(0.3, 10), "_gamma": log(0.5, 30)},
+                "_kappa_salt_sigma": log(0.05, 10), "_gamma": log(1, 100)},
         constraint=_hayter_msa,
-        reason="charged particles in water at 10-60 °C: screening κσ 0.3-10 and contact "
-        "potential 0.5-30 kT, converted to salt (<= 0.5 M) and charge (<= 200 e) for the size "
-        "at hand; from a weak to a strong correlation peak",
+        reason="charged particles in water at 10-60 °C: contact potential 1-100 kT (ionic "
+        "micelles and silica sit at 20-100) and salt screening κ_s σ 0.05-10 (salt-free to "
+        "0.5 M), converted to salt and a charge (<= 200 e) solved with the counterions' own "
+        "screening; from a weak to a dominant correlation peak",
     ),
     StructureFactorClass(
         "stickyhardsphere",

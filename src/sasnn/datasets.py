@@ -56,7 +56,10 @@ class SimulationConfig:
     classes: tuple[str, ...]  # form-factor classes, in label order
     per_class: int  # curves kept per class
     seed: int  # the one seed every draw descends from
-    structure_factor_share: float = 0.3  # share of curves with S(Q), for classes that allow it
+    # share of curves with S(Q), for classes that allow it: half, because the samples SANS
+    # is asked about (micelles, colloids, proteins) are often concentrated or charged enough
+    # to show one
+    structure_factor_share: float = 0.5
     shard_size: int = 250  # curves per shard: the unit of work, resumption and streaming
     max_draws_per_curve: int = 6  # a shard that needs more draws than this per kept curve is a catalogue bug
     instrument: instrument.InstrumentConfig = field(default_factory=instrument.InstrumentConfig)
@@ -400,7 +403,7 @@ def iter_shards(directory: Path, *, verify: bool = True) -> Iterator[Shard]:
 
 
 def simulate_examples(
-    class_name: str, n: int, *, seed: int, structure_factor_share: float = 0.3
+    class_name: str, n: int, *, seed: int, structure_factor_share: float = 0.5
 ) -> list[Curve]:
     """``n`` simulated measurements of one class, exactly as a dataset would hold them."""
     config = SimulationConfig(

@@ -31,7 +31,7 @@ def simulate(
         None, help="Dask scheduler address (tcp://host:8786) instead of local workers."
     ),
     structure_factor_share: float = typer.Option(
-        0.3, "--sf-share", help="Share of curves with S(Q), where allowed."
+        None, "--sf-share", help="Share of curves with S(Q), where allowed.  [default: 0.5]"
     ),
     shard_size: int = typer.Option(250, help="Curves per shard (unit of work and of resumption)."),
     example: str = typer.Option(
@@ -62,8 +62,9 @@ def simulate(
         classes=_split_classes(classes),
         per_class=per_class,
         seed=seed,
-        structure_factor_share=structure_factor_share,
         shard_size=shard_size,
+        # None keeps SimulationConfig's default, the one place it is set
+        **({} if structure_factor_share is None else {"structure_factor_share": structure_factor_share}),
     )
     total = sum(t.n_curves for t in plan_shards(config))
     columns = (

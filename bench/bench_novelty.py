@@ -1,0 +1,116 @@
+"""Which feature-space novelty score best separates never-seen models from known ones?
+
+    python bench/bench_novelty.py --run runs/unsure/run --train data/train --test data/test
+
+RUN is a model trained without some classes (``bench/bench_unsure.py`` makes one);
+the classes of the test set it does not know are the "left-out" curves. Every
+score is fitted on the same seeded 60,000 training curves the product's density
+uses (the run's training split), its threshold set where 5 % of the run's
+validation curves are flagged, as ``sasnn.training`` does. Reported per score:
+AUROC (left-out vs in-catalogue test curves, sklearn) and the share of left-out
+and in-catalogue test curves flagged at that threshold.
+
+Scores (higher = more novel):
+
+- tied Mahalanobis: the product's :class:`sasnn.novelty.FeatureDensity` (Lee et al. 2018);
+- relative Mahalanobis: the same minus the distance to one Gaussian over all
+  training features (Ren et al. 2021), which discounts directions every class shares;
+- kNN: cosine distance to the k-th nearest of the training features (Sun et al. 2022);
+- energy: -T logsumexp(logits / T) of the form-factor head, the product's older test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from sasnn.models import load_checkpoint, logits_in_batches
+from sasnn.novelty import FeatureDensity, features
+from sasnn.training import DENSITY_CURVES, load_training_arrays, split
+
+
+def knn_score(bank: np.ndarray, query: np.ndarray, k: int, batch: int = 2048) -> np.ndarray:
+    """Cosine distance of each query row to its k-th nearest bank row."""
+    bank = bank / np.linalg.norm(bank, axis=1, keepdims=True).clip(1e-12)
+    out = []
+    for start in range(0, len(query), batch):
+        q = query[start : start + batch]
+        q = q / np.linalg.norm(q, axis=1, keepdims=True).clip(1e-12)
+        similarity = q @ bank.T
+        out.append(1 - np.partition(similarity, -k, axis=1)[:, -k])
+    return np.concatenate(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="run folder of a leave-out model")
+    parser.add_argument("--train", type=Path, required=True)
+    parser.add_argument("--test", type=Path, required=True)
+    parser.add_argument("--k", default="1,10,50")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    model, meta = load_checkpoint(args.run / "model")
+    known = meta["class_names"]
+    grid = np.asarray(meta["grid"])
+    config = meta["train_config"]
+    data = load_training_arrays(args.train, grid)
+    left_out = [c for c in data.class_names if c not in known]
+    train, val = split(data.without_classes(left_out), config["val_fraction"], config["seed"])
+    rng = np.random.default_rng([config["seed"], 2])  # the subset sasnn.training fits its density on
+    subset = np.sort(rng.choice(len(train), min(len(train), DENSITY_CURVES), replace=False))
+    f_train, y_train = features(model, train.x[subset]), train.form_factor[subset]
+
+    test = load_training_arrays(args.test, grid)
+    unseen = np.isin(np.asarray(test.class_names)[test.form_factor], left_out)
+    f_val, f_test = features(model, val.x), features(model, test.x)
+    t_ff = meta["temperatures"]["form_factor"]
+
+    tied = FeatureDensity.fit(f_train, y_train, len(known))
+    background = FeatureDensity.fit(f_train, np.zeros(len(f_train), int), 1)
+
+    def energy(x):  # prepared inputs, not features
+        logits = logits_in_batches(model, x)[0] / t_ff
+        top = logits.max(1)
+        return -t_ff * (top + np.log(np.exp(logits - top[:, None]).sum(1)))
+
+    scores = {
+        "tied Mahalanobis (shipped)": lambda f: tied.score(f),
+        "relative Mahalanobis": lambda f: tied.score(f) - background.score(f),
+    }
+    for k in (int(s) for s in args.k.split(",")):
+        scores[f"kNN cosine, k={k}"] = lambda f, k=k: knn_score(f_train, f, k)
+
+    rows = {}
+    for name, score in scores.items():
+        s_val, s_test = score(f_val), score(f_test)
+        rows[name] = _row(s_val, s_test, unseen)
+    rows["energy (older test)"] = _row(energy(val.x), energy(test.x), unseen)
+
+    print(f"left out: {', '.join(left_out)}; {unseen.sum()} left-out and {(~unseen).sum()} in-catalogue "
+          f"test curves; scores fitted on {len(f_train)} training curves")
+    print("| score | AUROC | left-out flagged | in-catalogue flagged |")
+    print("|---|---:|---:|---:|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['auroc']:.3f} | {100 * r['left_out_flagged']:.1f} % | "
+              f"{100 * r['in_catalogue_flagged']:.1f} % |")
+    if args.json:
+        args.json.write_text(json.dumps({"left_out": left_out, "rows": rows}, indent=1))
+
+
+def _row(s_val: np.ndarray, s_test: np.ndarray, unseen: np.ndarray) -> dict:
+    threshold = float(np.quantile(s_val, 0.95))
+    return {
+        "auroc": float(roc_auc_score(unseen, s_test)),
+        "left_out_flagged": float((s_test[unseen] > threshold).mean()),
+        "in_catalogue_flagged": float((s_test[~unseen] > threshold).mean()),
+        "threshold": threshold,
+    }
+
+
+if __name__ == "__main__":
+    main()
