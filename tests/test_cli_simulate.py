@@ -79,6 +79,15 @@ def test_simulate_writes_a_dataset(tmp_path, capsys):
     assert manifest["classes"] == ["sphere", "dab"]
     assert manifest["structure_factors"][0] == "none" and "hayter_msa" in manifest["structure_factors"]
     assert "wrote 4 curves of 2 classes" in err
+    assert manifest["spec"]["config"]["structure_factor_share"] == 0.5  # SimulationConfig's default
+
+
+def test_simulate_records_an_explicit_sf_share(tmp_path, capsys):
+    out = tmp_path / "ds"
+    code, _, err = run(capsys, "simulate", "--out", str(out), "--per-class", "1", "--seed", "3",
+                       "--classes", "sphere", "--workers", "1", "--sf-share", "0.2")
+    assert code == 0, err
+    assert json.loads((out / "manifest.json").read_text())["spec"]["config"]["structure_factor_share"] == 0.2
 
 
 def test_simulate_example_is_readable_by_the_reader(tmp_path, capsys):

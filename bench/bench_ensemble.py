@@ -1,0 +1,106 @@
+"""Would averaging several trained models beat each of them, on simulated and on real data?
+
+    python bench/bench_ensemble.py --model A=src/sasnn/data/model --model B=runs/shipped2 \\
+        --model C=runs/sq --test data/test --test data/test3
+
+For each model alone and for every combination of two or more, the members' calibrated
+probabilities are averaged (each head apart, then paired as :class:`sasnn.predict.Predictor`
+does). Prints, per test set, form-factor top-1 / top-3 and structure-factor accuracy, and
+for the real dev set (bench_devset.py's samples, entries of one file combined) the verdict
+per file (e = exact, f = family, m = miss, in the file order of bench_devset.py) and the
+number of files with the expert's model or its family in the top 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import warnings
+from types import MappingProxyType
+
+import numpy as np
+from bench_devset import SAMPLES, grade
+
+from sasnn.identify import predict_groups
+from sasnn.io import example_data_path, load_curves
+from sasnn.predict import Predictor
+from sasnn.training import load_training_arrays
+
+
+class AveragedPredictor(Predictor):
+    """A Predictor whose head outputs are the mean of its members' calibrated probabilities.
+
+    Returned as log-probabilities with temperature 1, so that Predictor's own pairing,
+    ranking and joint-file combination run unchanged. The novelty test is left out (each
+    member's threshold was set for that member alone)."""
+
+    members: tuple = ()
+
+    @classmethod
+    def of(cls, members: list[Predictor]) -> AveragedPredictor:
+        first = members[0]
+        for m in members[1:]:
+            for key in ("class_names", "structure_factors", "pairs", "grid"):
+                if m.meta[key] != first.meta[key]:
+                    raise SystemExit(f"{m.path} and {first.path} differ in {key}; they cannot be averaged")
+        meta = MappingProxyType({**first.meta, "temperatures": {"form_factor": 1.0, "structure_factor": 1.0}})
+        averaged = cls(first.model, meta, first.grid, first.path, None)
+        object.__setattr__(averaged, "members", tuple(members))
+        return averaged
+
+    def logits(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        heads = [m.probabilities(x) for m in self.members]
+        return tuple(np.log(np.mean([h[i] for h in heads], axis=0) + 1e-30) for i in range(2))
+
+    def feature_distance(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x))
+
+
+def simulated_scores(predictor: Predictor, test) -> tuple[float, float, float]:
+    p_ff, p_sf = predictor.probabilities(test.x)
+    ranked = np.argsort(-p_ff, axis=1)
+    return (
+        float((ranked[:, 0] == test.form_factor).mean()),
+        float((ranked[:, :3] == test.form_factor[:, None]).any(axis=1).mean()),
+        float((p_sf.argmax(axis=1) == test.structure_factor).mean()),
+    )
+
+
+def devset_verdicts(predictor: Predictor, files: list[list]) -> str:
+    groups = predict_groups(predictor, files, top=3, joint=True)
+    return "".join(grade(sample, p.candidates[:3])[0] for sample, (p, _) in zip(SAMPLES, groups, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", required=True, help="NAME=RUN_DIR, two or more")
+    parser.add_argument("--test", action="append", required=True, help="simulated test set folder(s)")
+    args = parser.parse_args()
+
+    predictors = {}
+    for item in args.model:
+        name, _, path = item.partition("=")
+        predictors[name] = Predictor.from_checkpoint(path)
+    grid = next(iter(predictors.values())).grid
+    tests = [load_training_arrays(t, grid) for t in args.test]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # repairs are reported by `sasnn predict`, not here
+        files = [load_curves(example_data_path(s.file)) for s in SAMPLES]
+
+    header = "| models | " + " | ".join(f"{t}: top-1 / top-3 / S(Q)" for t in args.test)
+    print(header + " | dev set per file | dev set hits |")
+    print("|---|" + "---|" * len(tests) + "---|---:|")
+    names = list(predictors)
+    for k in range(1, len(names) + 1):
+        for combo in itertools.combinations(names, k):
+            members = [predictors[n] for n in combo]
+            predictor = members[0] if k == 1 else AveragedPredictor.of(members)
+            cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t)) for t in tests]
+            verdicts = devset_verdicts(predictor, files)
+            hits = sum(v != "m" for v in verdicts)
+            print(f"| {'+'.join(combo)} | " + " | ".join(cells) + f" | {verdicts} | {hits} of {len(SAMPLES)} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
