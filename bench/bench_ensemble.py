@@ -98,8 +98,8 @@ def main() -> None:
             cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t)) for t in tests]
             verdicts = devset_verdicts(predictor, files)
             hits = sum(v != "m" for v in verdicts)
-            print(f"| {'+'.join(combo)} | " + " | ".join(cells) + f" | {verdicts} | {hits} of {len(SAMPLES)} |",
-                  flush=True)
+            row = f"| {'+'.join(combo)} | " + " | ".join(cells)
+            print(f"{row} | {verdicts} | {hits} of {len(SAMPLES)} |", flush=True)
 
 
 if __name__ == "__main__":
