@@ -1529,8 +1529,8 @@ _STRUCTURE_FACTORS: list[StructureFactorClass] = [
         priors={"volfraction": lin(0.01, 0.25), "temperature": lin(283, 333, "K"),
                 "_kappa_salt_sigma": log(0.05, 10), "_gamma": log(1, 100)},
         constraint=_hayter_msa,
-        reason="charged particles in water at 10-60 °C: contact potential 1-100 kT (ionic "
-        "micelles and silica sit at 20-100) and salt screening κ_s σ 0.05-10 (salt-free to "
+        reason="charged particles in water at 10-60 °C: contact potential 1-100 kT (SasView's "
+        "SDS micelle example sits at 25) and salt screening κ_s σ 0.05-10 (salt-free to "
         "0.5 M), converted to salt and a charge (<= 200 e) solved with the counterions' own "
         "screening; from a weak to a dominant correlation peak",
     ),
