@@ -55,13 +55,15 @@ def test_it_loads_in_a_fresh_process_without_pickle():
 
 
 # classes whose fresh test curves the shipped model gets right nearly always (per-class
-# recall in the README's evaluation); a handful of new draws must land in its top 3
+# recall in the README's evaluation); a handful of new draws must land in its top 3.
+# Without S(Q): the shipped model was trained on the structure-factor draws of an older
+# catalogue (README, Simulation), and the form factor is what this test is about.
 DISTINCT = ("fcc_paracrystal", "lamellar_stack_caille", "sphere", "mass_fractal", "teubner_strey")
 
 
 @pytest.mark.parametrize("name", DISTINCT)
 def test_fresh_simulations_of_distinct_classes_are_named(predictor, name):
-    curves = simulate_examples(name, 6, seed=123)
+    curves = simulate_examples(name, 6, seed=123, structure_factor_share=0.0)
     hits = [name in [c.model for c in p.candidates] for p in predictor.predict(curves, top_k=3)]
     assert sum(hits) >= 5, (name, hits)
 
