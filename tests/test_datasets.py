@@ -133,7 +133,7 @@ def test_non_dataset_folder_is_refused(tmp_path):
         ({"per_class": -3}, "--per-class must be a positive"),
         ({"seed": -1}, "--seed must be a non-negative"),
         ({"classes": ("sphere", "sphere")}, "listed twice"),
-        ({"structure_factor_share": 1.5}, r"structure_factor_share must be in \[0, 1\]"),
+        ({"structure_factor_share": 1.5}, r"--sf-share \(structure_factor_share\) must be in \[0, 1\]"),
     ],
 )
 def test_bad_configuration_is_refused(kwargs, message):
