@@ -74,7 +74,8 @@ class SimulationConfig:
         if self.shard_size < 1:
             raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if not 0.0 <= self.structure_factor_share <= 1.0:
-            raise ValueError(f"--sf-share (structure_factor_share) must be in [0, 1], got {self.structure_factor_share}")
+            raise ValueError("--sf-share (structure_factor_share) must be in [0, 1], "
+                             f"got {self.structure_factor_share}")
         if not self.classes:
             raise ValueError("no classes to simulate")
         unknown = [c for c in self.classes if c not in CATALOG]
