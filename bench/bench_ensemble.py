@@ -4,11 +4,12 @@
         --model C=runs/sq --test data/test --test data/test3
 
 For each model alone and for every combination of two or more, the members' calibrated
-probabilities are averaged (each head apart, then paired as :class:`sasnn.predict.Predictor`
-does). Prints, per test set, form-factor top-1 / top-3 and structure-factor accuracy, and
-for the real dev set (bench_devset.py's samples, entries of one file combined) the verdict
-per file (e = exact, f = family, m = miss, in the file order of bench_devset.py) and the
-number of files with the expert's model or its family in the top 3.
+probabilities are averaged (:class:`sasnn.ensemble.EnsemblePredictor` without a temperature
+of its own, which would not change the ranking). Prints, per test set, form-factor top-1 /
+top-3 and structure-factor accuracy, and for the real dev set (bench_devset.py's samples,
+entries of one file combined) the verdict per file (e = exact, f = family, m = miss, in
+the file order of bench_devset.py) and the number of files with the expert's model or its
+family in the top 3.
 """
 
 from __future__ import annotations
@@ -16,44 +17,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import warnings
-from types import MappingProxyType
 
 import numpy as np
 from bench_devset import SAMPLES, grade
 
+from sasnn.ensemble import EnsemblePredictor
 from sasnn.identify import predict_groups
 from sasnn.io import example_data_path, load_curves
 from sasnn.predict import Predictor
 from sasnn.training import load_training_arrays
-
-
-class AveragedPredictor(Predictor):
-    """A Predictor whose head outputs are the mean of its members' calibrated probabilities.
-
-    Returned as log-probabilities with temperature 1, so that Predictor's own pairing,
-    ranking and joint-file combination run unchanged. The novelty test is left out (each
-    member's threshold was set for that member alone)."""
-
-    members: tuple = ()
-
-    @classmethod
-    def of(cls, members: list[Predictor]) -> AveragedPredictor:
-        first = members[0]
-        for m in members[1:]:
-            for key in ("class_names", "structure_factors", "pairs", "grid"):
-                if m.meta[key] != first.meta[key]:
-                    raise SystemExit(f"{m.path} and {first.path} differ in {key}; they cannot be averaged")
-        meta = MappingProxyType({**first.meta, "temperatures": {"form_factor": 1.0, "structure_factor": 1.0}})
-        averaged = cls(first.model, meta, first.grid, first.path, None)
-        object.__setattr__(averaged, "members", tuple(members))
-        return averaged
-
-    def logits(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        heads = [m.probabilities(x) for m in self.members]
-        return tuple(np.log(np.mean([h[i] for h in heads], axis=0) + 1e-30) for i in range(2))
-
-    def feature_distance(self, x: np.ndarray) -> np.ndarray:
-        return np.zeros(len(x))
 
 
 def simulated_scores(predictor: Predictor, test) -> tuple[float, float, float]:
@@ -94,7 +66,7 @@ def main() -> None:
     for k in range(1, len(names) + 1):
         for combo in itertools.combinations(names, k):
             members = [predictors[n] for n in combo]
-            predictor = members[0] if k == 1 else AveragedPredictor.of(members)
+            predictor = members[0] if k == 1 else EnsemblePredictor.of(members)
             cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t)) for t in tests]
             verdicts = devset_verdicts(predictor, files)
             hits = sum(v != "m" for v in verdicts)

@@ -92,12 +92,14 @@ def shipped_model_path() -> Path:
 
 
 def resolve_model_path(path: str | Path | None) -> Path:
-    """A checkpoint folder from ``--model``: a run folder, a checkpoint folder, or None (shipped)."""
+    """A model folder from ``--model``: a run folder, a checkpoint folder, an ensemble
+    folder (:mod:`sasnn.ensemble`), or None (shipped)."""
+    from sasnn.ensemble import ENSEMBLE
     from sasnn.models import META
 
     if path is None:
         shipped = shipped_model_path()
-        if not (shipped / META).is_file():
+        if not ((shipped / META).is_file() or (shipped / ENSEMBLE).is_file()):
             raise FileNotFoundError(
                 f"this installation has no shipped model ({shipped} is missing); "
                 "train one with `sasnn train --data DIR --out RUN_DIR` and pass --model RUN_DIR"
@@ -106,12 +108,13 @@ def resolve_model_path(path: str | Path | None) -> Path:
     path = Path(path)
     if (path / "model" / META).is_file():
         return path / "model"
-    if (path / META).is_file():
+    if (path / META).is_file() or (path / ENSEMBLE).is_file():
         return path
     if not path.exists():
         raise FileNotFoundError(f"--model {path} does not exist")
     raise FileNotFoundError(
-        f"--model {path} is neither a finished training run (no model/{META}) nor a checkpoint (no {META})"
+        f"--model {path} is neither a finished training run (no model/{META}), a checkpoint "
+        f"(no {META}) nor an ensemble (no {ENSEMBLE})"
     )
 
 
@@ -127,10 +130,13 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None) -> Predictor:
-        """Load from a run folder or checkpoint folder; None loads the shipped model."""
+        """Load from a run, checkpoint or ensemble folder; None loads the shipped model."""
+        from sasnn.ensemble import EnsemblePredictor, is_ensemble
         from sasnn.models import load_checkpoint
 
         directory = resolve_model_path(path)
+        if is_ensemble(directory):
+            return EnsemblePredictor.load(directory)
         model, meta = load_checkpoint(directory)
         version = meta.get("preprocessing", {}).get("version")
         if version != preprocessing.PREPROCESSING_VERSION:
@@ -145,6 +151,11 @@ class Predictor:
         grid = preprocessing.check_grid(meta["grid"])
         grid.setflags(write=False)
         return cls(model.eval(), MappingProxyType(meta), grid, directory, FeatureDensity.load(directory))
+
+    @property
+    def networks(self) -> tuple[Predictor, ...]:
+        """The single-network predictors behind this one: itself (an ensemble: its members)."""
+        return (self,)
 
     @property
     def class_names(self) -> list[str]:

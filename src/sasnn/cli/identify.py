@@ -1,4 +1,5 @@
-"""``sasnn train``, ``sasnn evaluate`` and ``sasnn explain``: the identification side of the CLI."""
+"""``sasnn train``, ``sasnn ensemble``, ``sasnn evaluate`` and ``sasnn explain``: the
+identification side of the CLI."""
 
 from __future__ import annotations
 
@@ -111,9 +112,35 @@ def train(
 
 
 @app.command()
+def ensemble(
+    members: list[str] = typer.Argument(..., help="Two or more run or checkpoint folders (the first's "
+                                        "novelty test and filters are the ensemble's)."),
+    out_dir: Path = typer.Option(..., "--out", help="New folder for the ensemble (must not exist)."),
+    calibrate: Path = typer.Option(None, help="Simulated dataset folder, with a seed no member trained "
+                                   "on, to fit the ensemble's temperatures on (default: none, T = 1)."),
+) -> None:
+    """Combine trained models into one that averages their calibrated probabilities."""
+    from sasnn.datasets import read_manifest
+    from sasnn.ensemble import build_ensemble
+
+    total = read_manifest(calibrate)["n_curves"] if calibrate is not None else 0
+    progress, task = _progress(total, "calibrating")
+    with progress:
+        predictor = build_ensemble(members, out_dir, calibrate, on_shard=lambda n: progress.advance(task, n))
+    done = f"wrote an ensemble of {len(predictor.networks)} networks ({len(predictor.class_names)} classes)"
+    calibration = predictor.meta["calibration"]
+    if calibration:
+        t = predictor.meta["temperatures"]
+        done += (f", temperatures {t['form_factor']:.3g} and {t['structure_factor']:.3g} "
+                 f"(form-factor ECE on {calibration['n']:,} curves {calibration['ece_before']:.3f} → "
+                 f"{calibration['ece_after']:.3f})")
+    err.print(f"{done} to {out_dir}; use it with --model {out_dir}")
+
+
+@app.command()
 def evaluate(
     data: Path = typer.Option(..., "--data", help="Test dataset folder (simulated with another seed)."),
-    model: str = typer.Option(None, help="Run folder or checkpoint folder (default: the shipped model)."),
+    model: str = typer.Option(None, help="Run, checkpoint or ensemble folder (default: the shipped model)."),
     report_dir: Path = typer.Option(None, "--report", help="Folder for metrics.json and the figures."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
@@ -211,18 +238,19 @@ def _print_summary(result: dict) -> None:
 @app.command()
 def explain(
     file: Path = typer.Argument(..., help="Data file (any format `sasnn predict` reads)."),
-    model: str = typer.Option(None, help="Run folder or checkpoint folder (default: the shipped model)."),
+    model: str = typer.Option(None, help="Run, checkpoint or ensemble folder (default: the shipped model)."),
     out_dir: Path = typer.Option(
         ..., "--out", help="Folder for filters.png, feature_maps.png, saliency.png."
     ),
 ) -> None:
     """Show why the network decides: first-layer filters, feature maps and saliency over Q."""
     from sasnn.explain import explain_curve
-    from sasnn.models import load_checkpoint
     from sasnn.plots.identify import plot_feature_maps, plot_filters, plot_saliency
-    from sasnn.predict import resolve_model_path
+    from sasnn.predict import Predictor
 
-    network, meta = load_checkpoint(resolve_model_path(model))
+    predictor = Predictor.from_checkpoint(model)
+    shown = predictor.networks[0]  # an ensemble's first network (its filters are one network's)
+    network, meta = shown.model, dict(shown.meta)
     groups, unreadable = read_files([file], None)  # repairs as one-line warnings
     if unreadable:
         raise typer.Exit(1)
@@ -237,4 +265,5 @@ def explain(
         written.append(plot_saliency(expl, out_dir / f"saliency{suffix}.png", title=title))
         if k == 0:
             written.append(plot_filters(expl.filters, expl.channels, out_dir / "filters.png"))
-    err.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+    which = f" (network 1 of the ensemble's {len(predictor.networks)})" if len(predictor.networks) > 1 else ""
+    err.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}{which}")

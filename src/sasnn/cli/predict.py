@@ -87,7 +87,7 @@ def _table(predictions):
 @app.command()
 def predict(
     files: list[Path] = typer.Argument(..., help="Data files, folders or quoted glob patterns."),
-    model: str = typer.Option(None, help="Run folder or checkpoint folder (default: the shipped model)."),
+    model: str = typer.Option(None, help="Run, checkpoint or ensemble folder (default: the shipped model)."),
     top: int = typer.Option(3, "--top", help="Candidates (form factor, structure factor) per entry."),
     fit: bool = typer.Option(
         False, "--fit", help="Fit the candidates with sasmodels + bumps; re-rank them by BIC."
