@@ -13,6 +13,7 @@ import pytest
 from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
 from sasnn.cli import main
 from sasnn.datasets import simulate_examples
+from sasnn.ensemble import EnsemblePredictor
 from sasnn.io import example_data_path
 from sasnn.predict import Predictor, shipped_model_path
 
@@ -26,9 +27,14 @@ def predictor() -> Predictor:
 
 
 def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
-    files = {p.name: p.stat().st_size for p in shipped_model_path().iterdir()}
-    assert set(files) >= {"model.safetensors", "meta.json", "novelty.safetensors"}
+    root = shipped_model_path()
+    files = {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+    # an ensemble of two networks; the first carries the novelty density
+    assert set(files) == {"ensemble.json", "member-0/meta.json", "member-0/model.safetensors",
+                          "member-0/novelty.safetensors", "member-1/meta.json", "member-1/model.safetensors"}
     assert sum(files.values()) < 5e6  # a few MB of package data
+    assert isinstance(predictor, EnsemblePredictor) and len(predictor.networks) == 2
+    assert predictor.meta["calibration"]["n"] >= 1000  # its temperatures were fitted on fresh curves
     assert predictor.class_names == list(CATALOG) and len(predictor.class_names) >= 76
     assert predictor.structure_factors == ["none", *STRUCTURE_FACTORS]
     t = predictor.meta["temperatures"]

@@ -35,15 +35,18 @@ from types import MappingProxyType
 
 import numpy as np
 
+from sasnn import novelty
 from sasnn.jsonfile import read_described
+from sasnn.models import META, WEIGHTS
 from sasnn.predict import Predictor
 
 ENSEMBLE = "ensemble.json"
 ENSEMBLE_FORMAT = "sasnn-ensemble"
 #: Fields every member must share for their probabilities to be averaged.
 SHARED = ("class_names", "structure_factors", "pairs", "grid", "preprocessing")
-#: Files of a member checkpoint that an ensemble keeps (not the optimizer state).
-MEMBER_FILES = ("meta.json", "model.safetensors", "novelty.safetensors")
+#: Files of a member checkpoint that an ensemble keeps: not the optimizer state, and the
+#: novelty density only for the first member, whose test is the ensemble's.
+MEMBER_FILES = (META, WEIGHTS)
 UNIT_TEMPERATURES = {"form_factor": 1.0, "structure_factor": 1.0}
 
 
@@ -152,9 +155,9 @@ def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Path |
     staging = out.with_name(out.name + ".part")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name, directory in zip(names, directories, strict=True):
+    for i, (name, directory) in enumerate(zip(names, directories, strict=True)):
         (staging / name).mkdir()
-        for file in MEMBER_FILES:
+        for file in MEMBER_FILES + ((novelty.FILE,) if i == 0 else ()):
             if (directory / file).is_file():
                 shutil.copy2(directory / file, staging / name / file)
     (staging / ENSEMBLE).write_text(json.dumps(description, indent=1) + "\n")
