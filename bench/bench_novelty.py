@@ -1,6 +1,7 @@
 """Which feature-space novelty score best separates never-seen models from known ones?
 
-    python bench/bench_novelty.py --run runs/unsure/run --train data/train --test data/test
+    python bench/bench_novelty.py --run runs/unsure/run --train data/train --test data/test \
+        [--second-run runs/unsure_b/run --calib data/calib]
 
 RUN is a model trained without some classes (``bench/bench_unsure.py`` makes one);
 the classes of the test set it does not know are the "left-out" curves. Every
@@ -17,6 +18,19 @@ Scores (higher = more novel):
   training features (Ren et al. 2021), which discounts directions every class shares;
 - kNN: cosine distance to the k-th nearest of the training features (Sun et al. 2022);
 - energy: -T logsumexp(logits / T) of the form-factor head, the product's older test.
+
+With ``--second-run`` (another model without the same classes, trained on other curves)
+the two form an ensemble like the shipped one, and three more scores are compared:
+
+- disagreement: the mutual information between the prediction and the member,
+  H(mean p) − mean H(p) (Lakshminarayanan et al. 2017; Depeweg et al. 2018): members
+  trained apart agree on what they were taught and disagree elsewhere;
+- entropy of the mean: H(mean p), which also counts classes sharing probability;
+- Mahalanobis or disagreement: the first run's distance and the disagreement, each
+  divided by its own threshold, flagged when either is above 1.
+
+These are thresholded on ``--calib`` (a simulated set neither run trained on, its
+known classes only), since the second run trained on the first run's validation curves.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from sasnn.evaluation import softmax
 from sasnn.models import load_checkpoint, logits_in_batches
 from sasnn.novelty import FeatureDensity, features
 from sasnn.training import DENSITY_CURVES, load_training_arrays, split
@@ -51,8 +66,12 @@ def main() -> None:
     parser.add_argument("--train", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True)
     parser.add_argument("--k", default="1,10,50")
+    parser.add_argument("--second-run", type=Path, help="another run without the same classes")
+    parser.add_argument("--calib", type=Path, help="in-distribution curves neither run trained on")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    if (args.second_run is None) != (args.calib is None):
+        parser.error("--second-run and --calib go together")
 
     model, meta = load_checkpoint(args.run / "model")
     known = meta["class_names"]
@@ -90,6 +109,8 @@ def main() -> None:
         s_val, s_test = score(f_val), score(f_test)
         rows[name] = _row(s_val, s_test, unseen)
     rows["energy (older test)"] = _row(energy(val.x), energy(test.x), unseen)
+    if args.second_run:
+        rows.update(ensemble_rows(model, meta, tied, args.second_run, args.calib, test, unseen))
 
     print(f"left out: {', '.join(left_out)}; {unseen.sum()} left-out and {(~unseen).sum()} in-catalogue "
           f"test curves; scores fitted on {len(f_train)} training curves")
@@ -100,6 +121,48 @@ def main() -> None:
               f"{100 * r['in_catalogue_flagged']:.1f} % |")
     if args.json:
         args.json.write_text(json.dumps({"left_out": left_out, "rows": rows}, indent=1))
+
+
+def ensemble_rows(model, meta, tied, second_run: Path, calib_dir: Path, test, unseen) -> dict:
+    """The two-member scores, thresholded on the known classes of ``calib_dir``."""
+    second, second_meta = load_checkpoint(second_run / "model")
+    if second_meta["class_names"] != meta["class_names"]:
+        raise SystemExit(f"{second_run} was trained on other classes than the first run")
+    calib = load_training_arrays(calib_dir, np.asarray(meta["grid"]))
+    known = np.isin(np.asarray(calib.class_names)[calib.form_factor], meta["class_names"])
+    x_calib = calib.x[known]
+
+    def member_probabilities(x):
+        return [softmax(logits_in_batches(m, x)[0], mm["temperatures"]["form_factor"])
+                for m, mm in ((model, meta), (second, second_meta))]
+
+    def entropy(p):
+        return -(p * np.log(np.clip(p, 1e-30, None))).sum(1)
+
+    def disagreement(x):
+        members = member_probabilities(x)
+        return entropy(np.mean(members, 0)) - np.mean([entropy(p) for p in members], 0)
+
+    def mean_entropy(x):
+        return entropy(np.mean(member_probabilities(x), 0))
+
+    rows = {}
+    for name, score in (("ensemble disagreement (mutual information)", disagreement),
+                        ("ensemble entropy of the mean", mean_entropy)):
+        rows[name] = _row(score(x_calib), score(test.x), unseen)
+    distance_calib, distance_test = tied.score(features(model, x_calib)), tied.score(features(model, test.x))
+    d_cut = float(np.quantile(distance_calib, 0.95))
+    mi_cut = rows["ensemble disagreement (mutual information)"]["threshold"]
+    either = np.maximum(distance_test / d_cut, disagreement(test.x) / mi_cut)
+    either_calib = np.maximum(distance_calib / d_cut, disagreement(x_calib) / mi_cut)
+    rows["Mahalanobis or disagreement (each at its 5 %)"] = {
+        "auroc": float(roc_auc_score(unseen, either)),
+        "left_out_flagged": float((either[unseen] > 1).mean()),
+        "in_catalogue_flagged": float((either[~unseen] > 1).mean()),
+        "calib_flagged": float((either_calib > 1).mean()),
+        "threshold": 1.0,
+    }
+    return rows
 
 
 def _row(s_val: np.ndarray, s_test: np.ndarray, unseen: np.ndarray) -> dict:
