@@ -8,8 +8,9 @@ one's answers on the real dev set).
 An ensemble is a folder::
 
     ensemble.json      {"format": "sasnn-ensemble", "members": ["a", "b"], "temperatures": ...}
-    a/                 a complete checkpoint (meta.json, model.safetensors, novelty.safetensors)
-    b/                 another, with the same classes, structure factors and Q grid
+    a/                 a trained checkpoint (meta.json, model.safetensors, novelty.safetensors)
+    b/                 another (meta.json, model.safetensors) with the same classes,
+                       structure factors and Q grid
 
 Each member is calibrated on its own validation split (its temperatures). Their mean is
 then less confident than it is right (two models that split their probability differently
