@@ -68,6 +68,9 @@ def test_json_has_one_object_per_entry(tiny_model, dev, capsys):
     check_contract(records, top=2)
     assert [r["file"] for r in records] == files[:2] + [files[2]] * 2  # latex: SANS and USANS entries
     assert records[2]["entry"] != records[3]["entry"]
+    sans, usans = records[2:]  # the network never saw slit smearing: the USANS entry says so
+    assert usans["unsure"] and usans["reason"].startswith("slit-smeared data (USANS)")
+    assert "slit-smeared" not in (sans["reason"] or "")
 
 
 def test_joint_combines_the_entries_of_a_file(tiny_model, dev, capsys):

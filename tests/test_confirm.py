@@ -66,3 +66,15 @@ def test_combine_multiplies_entry_probabilities():
     assert joint.candidates[0].probability == pytest.approx(0.32 / 0.44)
     assert math.isclose(sum(c.probability for c in joint.candidates), 1.0)
     assert joint.unsure and joint.reason == "USANS: low confidence"
+
+
+def test_combine_takes_no_evidence_from_a_slit_smeared_entry():
+    a = Prediction("f.xml", "SANS", (Candidate("sphere", None, 0.6), Candidate("cylinder", None, 0.4)),
+                   False, None, (0.01, 0.2))
+    b = Prediction("f.xml", "USANS", (Candidate("sphere", None, 0.2), Candidate("cylinder", None, 0.8)),
+                   True, "slit-smeared", (1e-4, 0.005), slit_smeared=True)
+    joint = combine([a, b], top_k=2)
+    assert [(c.model, c.probability) for c in joint.candidates] == [("sphere", 0.6), ("cylinder", 0.4)]
+    assert joint.unsure and joint.reason == "USANS: slit-smeared"
+    alone = combine([b], top_k=2)  # nothing else to go on: the slit entry's ranking is kept, flagged
+    assert [c.model for c in alone.candidates] == ["cylinder", "sphere"] and alone.unsure

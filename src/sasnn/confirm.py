@@ -83,10 +83,15 @@ def combine(predictions: Sequence[Prediction], top_k: int,
     """One prediction for several entries of one sample: each pair's probability is the
     product of its per-entry probabilities (independent evidence, flat prior),
     renormalised over the pairs any entry ranked. The ``also`` pairs follow the top
-    ``top_k`` when not among them. Entries' unsure reasons are kept."""
+    ``top_k`` when not among them. Entries' unsure reasons are kept.
+
+    A slit-smeared entry (USANS) adds no evidence while a pinhole entry exists: the
+    network never saw slit smearing, and its reading of such an entry would outvote
+    the entry it can read. The joint fit still uses every entry."""
     if not predictions:
         raise ValueError("combine() needs at least one prediction")
     scored = [p for p in predictions if p.candidates]
+    scored = [p for p in scored if not p.slit_smeared] or scored
     pairs = {(c.model, c.structure_factor) for p in scored for c in p.candidates}
     floor = 1e-6  # a pair missing from an entry's top-k gets at most this much from it
     log_p = {}

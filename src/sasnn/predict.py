@@ -16,6 +16,8 @@ renormalised.
 * the data's Q range overlaps the model's grid too little, or most of the data lie
   outside it;
 * the top 3 pairs together have a probability below ``MIN_CONFIDENCE``;
+* the entry is slit-smeared (USANS): training curves are all pinhole-smeared, and a
+  slit turns q⁻⁴ into q⁻³, so the network reads another model; the fit still can;
 * the curve is unlike the training data: its distance in the network's feature
   space to the nearest class (:mod:`sasnn.novelty`) is above the threshold set on
   validation data, where it flags ``unsure_rate`` (5 %) of in-distribution curves.
@@ -45,6 +47,13 @@ from sasnn.novelty import FeatureDensity, features
 SHORTLIST = 3
 MIN_CONFIDENCE = 0.5  # shortlist probability under which a prediction is "unsure"
 MIN_FRACTION_INSIDE = 0.5  # share of the data points that must fall on the model's grid
+SLIT_REASON = ("slit-smeared data (USANS): the classifier was trained on pinhole-smeared curves "
+               "only, so its ranking is a guess; --fit smears each candidate with the file's slit")
+
+
+def is_slit_smeared(curve: Curve) -> bool:
+    """Whether the entry carries a slit length (USANS) rather than pinhole dQ."""
+    return curve.dq_slit is not None and bool(np.any(curve.dq_slit > 0))
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Prediction:
     reason: str | None  # why it is unsure ("; "-joined), None when sure
     q_range: tuple[float, float] | None = None  # Å⁻¹, usable data
     fits: tuple = ()  # FitResult per candidate, same order, after sasnn.confirm.confirm()
+    slit_smeared: bool = False  # the classifier's ranking is no evidence for such an entry
 
     def to_dict(self) -> dict:
         """The JSON object of DESIGN.md §6. With fits, each candidate also has ``chi2_red``,
@@ -230,6 +240,9 @@ class Predictor:
             cov = preprocessing.coverage(curve.q, curve.intensity, self.grid)
             shortlist = float(np.sort(joint[i].ravel())[-SHORTLIST:].sum())
             reasons = self._unsure_reasons(cov, shortlist, energy[i], distance[i])
+            slit = is_slit_smeared(curve)
+            if slit:
+                reasons.insert(0, SLIT_REASON)
             results.append(
                 Prediction(
                     curve.source,
@@ -238,6 +251,7 @@ class Predictor:
                     bool(reasons),
                     "; ".join(reasons) or None,
                     (cov.q_min, cov.q_max),
+                    slit_smeared=slit,
                 )
             )
         return results
