@@ -228,3 +228,14 @@ def test_also_adds_the_users_hypotheses_after_the_top_k(tiny_model, dev, capsys)
     code, _, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
                        "--also", "cube")
     assert code == 1 and "unknown model 'cube'; valid: sphere, cylinder, dab" in error_lines(err)[0]
+
+
+def test_table_names_catalogue_twins_among_the_candidates():
+    from sasnn.catalog import TWINS
+    from sasnn.cli.predict import _twins
+    from sasnn.predict import Candidate, Prediction
+
+    pair = Prediction("f.xml", "", (Candidate("lorentz", None, 0.6), Candidate("poly_gauss_coil", None, 0.3)),
+                      False, None)
+    assert _twins(pair) == [f"{TWINS[0]}; there, only what you know of the sample can choose"]
+    assert _twins(Prediction("f.xml", "", (Candidate("lorentz", None, 1.0),), False, None)) == []

@@ -17,13 +17,14 @@ from sasmodels.core import load_model
 from sasmodels.data import empty_data1D
 from sasmodels.direct_model import DirectModel
 
-from sasnn.catalog import CATALOG
+from sasnn.catalog import CATALOG, TWINS, twins_among
 
 Q = np.geomspace(1e-3, 0.5, 200)
 SLDS = {"sld": 1.0, "sld_solvent": 6.36}  # the catalogue's fixed contrast for the bricks
 
-# (class a, its parameters, class b, its parameters, why they are one curve)
-TWINS = [
+# (class a, its parameters, class b, its parameters, why they are one curve): one
+# numerical case for each entry of catalog.TWINS
+CASES = [
     ("lorentz", {"cor_length": 60 / math.sqrt(3)},
      "poly_gauss_coil", {"rg": 60.0, "polydispersity": 2.0, "i_zero": 1.0},
      "Zimm-Schulz coils with Mw/Mn = 2: P = 1/(1 + q²Rg²/3), an Ornstein-Zernike Lorentzian "
@@ -58,7 +59,7 @@ def inside_prior(name: str, params: dict) -> list[str]:
             for p, v in params.items() if p in priors and not priors[p].low <= v <= priors[p].high]
 
 
-@pytest.mark.parametrize("a, params_a, b, params_b, why", TWINS, ids=[f"{t[0]}={t[2]}" for t in TWINS])
+@pytest.mark.parametrize("a, params_a, b, params_b, why", CASES, ids=[f"{t[0]}={t[2]}" for t in CASES])
 def test_twin_classes_give_the_same_curve(a, params_a, b, params_b, why):
     ia, ib = intensity(a, params_a), intensity(b, params_b)
     assert np.all(ia > 0)
@@ -68,6 +69,15 @@ def test_twin_classes_give_the_same_curve(a, params_a, b, params_b, why):
 
 def test_twins_are_not_the_same_everywhere():
     """Away from the shared point the classes differ: the identity above is not a bug."""
-    lorentz = intensity("lorentz", TWINS[0][1])
-    coil = intensity("poly_gauss_coil", TWINS[0][3] | {"polydispersity": 1.1})
+    lorentz = intensity("lorentz", CASES[0][1])
+    coil = intensity("poly_gauss_coil", CASES[0][3] | {"polydispersity": 1.1})
     assert np.max(np.abs(np.log((coil / coil[0]) / (lorentz / lorentz[0])))) > 0.2  # > 20 %
+
+
+def test_every_catalogue_twin_has_a_numerical_case():
+    assert [(t.a, t.b) for t in TWINS] == [(case[0], case[2]) for case in CASES]
+
+
+def test_twins_among_a_shortlist():
+    assert twins_among(["sphere", "poly_gauss_coil", "lorentz"]) == [TWINS[0]]
+    assert twins_among(["sphere", "lorentz"]) == []

@@ -62,8 +62,11 @@ __all__ = [
     "Polydispersity",
     "Prior",
     "StructureFactorClass",
+    "TWINS",
+    "Twin",
     "median_parameters",
     "sample_parameters",
+    "twins_among",
     "validate_catalog",
 ]
 
@@ -1580,3 +1583,35 @@ CATALOG: Mapping[str, ModelClass] = _index(_FORM_FACTORS, "form-factor")
 for _name in EXCLUDED:
     if _name in CATALOG:
         raise ValueError(f"{_name}: both a class and excluded")
+
+
+@dataclass(frozen=True)
+class Twin:
+    """Two classes that sasmodels computes as one curve at some parameters inside both
+    priors (tests/test_twins.py checks each with sasmodels). There, no classifier that
+    reads only I(q) can tell them apart; what is known about the sample has to."""
+
+    a: str
+    b: str
+    when: str  # the condition under which the two curves coincide, in the classes' parameters
+
+    def __str__(self) -> str:
+        return f"{self.a} and {self.b} are one curve when {self.when}"
+
+
+TWINS: tuple[Twin, ...] = (
+    Twin("lorentz", "poly_gauss_coil", "poly_gauss_coil has Mw/Mn = 2 and ξ = Rg/√3"),
+    Twin("gel_fit", "gauss_lorentz_gel", "gel_fit has fractal_dim = 2 and cor_length_static = Rg·√(2/3)"),
+    Twin("rectangular_prism", "parallelepiped", "their sides match: both are the orientation-averaged "
+         "brick"),
+    Twin("onion", "core_multi_shell", "onion's shells are flat (A = 0)"),
+)
+for _twin in TWINS:
+    if _twin.a not in CATALOG or _twin.b not in CATALOG:
+        raise ValueError(f"twin {_twin.a}/{_twin.b}: both must be catalogue classes")
+
+
+def twins_among(models) -> list[Twin]:
+    """The :data:`TWINS` whose two classes both appear in ``models`` (form-factor names)."""
+    present = set(models)
+    return [t for t in TWINS if t.a in present and t.b in present]

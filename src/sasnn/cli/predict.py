@@ -55,6 +55,14 @@ def _short_parameters(parameters: dict) -> str:
     return ", ".join(f"{k} {v:.4g}±{e:.2g}" for k, (v, e) in shown)
 
 
+def _twins(prediction) -> list[str]:
+    """Catalogue twins among the candidates: where their curves coincide, the data can't choose."""
+    from sasnn.catalog import twins_among
+
+    return [f"{t}; there, only what you know of the sample can choose"
+            for t in twins_among(c.model for c in prediction.candidates)]
+
+
 def _table(predictions):
     from rich.table import Table
     from rich.text import Text
@@ -70,6 +78,8 @@ def _table(predictions):
         # Text, not markup: file names, entries and reasons may hold "[...]"
         name = Text(Path(p.file).name + (f" [{p.entry}]" if p.entry else ""))
         note = Text.assemble(("unsure: ", "red"), p.reason or "") if p.unsure else Text("")
+        for twin in _twins(p):
+            note.append_text(Text(("\n" if note else "") + twin))
         if not p.candidates:
             table.add_row(name, "", "", "", *([""] * 3 if fitted else []), note)
         for rank, c in enumerate(p.candidates):
@@ -199,7 +209,8 @@ def _summary(predictions, names: list[str]) -> str:
     """A markdown table: per entry, the ranked candidates, their fits and any doubt."""
     from sasnn.simulate import model_name
 
-    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure | figure |", "|---|---|---|---|"]
+    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure, and twins among the candidates "
+             "| figure |", "|---|---|---|---|"]
     for p, png in zip(predictions, names, strict=True):
         cells = []
         for i, c in enumerate(p.candidates):
@@ -208,6 +219,7 @@ def _summary(predictions, names: list[str]) -> str:
                 cell += f"; {p.fits[i].chi2_red:.3g}"
             cells.append(cell + ")")
         name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
-        doubt = (p.reason or "").replace("|", "/") if p.unsure else ""
+        doubt = "; ".join(([p.reason] if p.unsure else []) + _twins(p))
+        doubt = doubt.replace("|", "/")
         lines.append(f"| {name} | {', '.join(cells)} | {doubt} | [{png}]({png}) |")
     return "\n".join(lines) + "\n"
