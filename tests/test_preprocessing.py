@@ -166,3 +166,36 @@ def test_too_few_usable_points_is_an_error():
         prepare_input([0.01, 0.02, 0.03], [1.0, -1.0, 0.0], GRID)
     with pytest.raises(ValueError, match="equal length"):
         prepare_input([0.01, 0.02], [1.0], GRID)
+
+
+def test_grid_log_sigma_predicts_the_scatter_of_the_gridded_curve():
+    rng = np.random.default_rng(1)
+    q = np.linspace(0.1, 0.5, 2000)  # dense: every cell averages many points
+    truth = q**-2
+    sigma = 0.05 * truth
+    predicted = preprocessing.grid_log_sigma(q, truth, sigma, GRID)
+    draws = np.stack([preprocessing.grid_curve(q, truth + sigma * rng.standard_normal(q.size), GRID)[0]
+                      for _ in range(300)])
+    covered = predicted > 0
+    inner = covered & (np.cumsum(covered) > 2) & (np.cumsum(covered[::-1])[::-1] > 2)  # not the anchored ends
+    ratio = draws.std(axis=0)[inner] / predicted[inner]
+    assert 0.85 < np.median(ratio) < 1.15
+    one = preprocessing.grid_log_sigma(GRID[[40, 80]], [2.0, 1.0], [0.2, 0.1], GRID)  # one point per cell
+    assert one[40] == pytest.approx(0.1 / np.log(10)) and one[80] == pytest.approx(0.1 / np.log(10))
+    assert np.all(one[:40] == 0) and np.all(one[81:] == 0)
+
+
+def test_add_noise_draws_fresh_noise_of_the_curves_own_size():
+    q, intensity = measured()
+    x = prepare_batch([q] * 400, [intensity] * 400, GRID)
+    s = np.where(x[:, 1] > 0, 0.02, 0.0)
+    noisy = preprocessing.add_noise(x, s, np.random.default_rng(3), max_scale=1.0)
+    np.testing.assert_array_equal(noisy[:, 1], x[:, 1])  # the mask is untouched
+    covered = x[0, 1] > 0
+    np.testing.assert_allclose(noisy[:, 0][:, covered].mean(axis=1), 0.0, atol=1e-5)  # re-centred
+    spread = (noisy[:, 0] - x[:, 0])[:, covered].std(axis=1)
+    assert spread.max() < 0.02 * 1.15 and np.mean(spread) == pytest.approx(0.01, rel=0.1)  # α ~ U(0, 1)
+    again = preprocessing.add_noise(x, s, np.random.default_rng(3), max_scale=1.0)
+    np.testing.assert_array_equal(noisy, again)
+    np.testing.assert_allclose(preprocessing.add_noise(x, np.zeros_like(s), np.random.default_rng(3),
+                                                       max_scale=1.0), x, atol=1e-6)

@@ -236,3 +236,22 @@ def test_sigkill_then_rerun_completes_the_run(dataset_dir, tmp_path):
     a, b = weights(run), weights(tmp_path / "straight")
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+
+
+def test_noise_augmentation_trains_on_the_gridded_uncertainties(dataset_dir, arrays):
+    noisy = load_training_arrays(dataset_dir, default_grid(), with_sigma=True)
+    assert noisy.log_sigma.shape == (72, 256) and noisy.log_sigma.dtype == np.float16
+    np.testing.assert_array_equal(noisy.x, arrays.x)  # the inputs themselves do not change
+    assert np.all((noisy.log_sigma > 0) == (noisy.x[:, 1] > 0))
+    assert noisy.subset(np.arange(5)).log_sigma.shape == (5, 256)
+    config = replace(TINY_TRAIN, noise_augment=1.0)
+    torch.manual_seed(0)
+    model = build_model("cnn", TINY_CNN, 3, len(arrays.structure_factors))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
+    cpu = torch.device("cpu")
+    loss = training.train_one_epoch(model, noisy, optimizer, config, np.random.default_rng(0), cpu)
+    assert np.isfinite(loss)
+    with pytest.raises(ValueError, match="noise_augment needs the curves' uncertainties"):
+        training.train_one_epoch(model, arrays, optimizer, config, np.random.default_rng(0), cpu)
+    with pytest.raises(ValueError, match=r"noise_augment must be in \[0, 3\]"):
+        TrainConfig(noise_augment=-1)

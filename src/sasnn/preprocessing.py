@@ -2,8 +2,9 @@
 
 Training (:mod:`sasnn.training`), evaluation and prediction (:mod:`sasnn.predict`)
 all call :func:`prepare_input` / :func:`prepare_batch`; no other code transforms
-inputs. The training-time crop (:func:`random_crop`) works on the prepared
-tensors and re-centres them with the same :func:`centre` that prepared them.
+inputs. The training-time augmentations (:func:`random_crop`, :func:`add_noise`)
+work on the prepared tensors and re-centre them with the same :func:`centre` that
+prepared them.
 
 The input, for a fixed log-spaced grid of ``n`` Q values, is ``(C, n)`` float32:
 
@@ -145,6 +146,65 @@ def grid_curve(q, intensity, grid) -> tuple[np.ndarray, np.ndarray]:
     return values, mask
 
 
+def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
+    """The 1-σ uncertainty of :func:`grid_curve`'s log10 I in each covered cell, shape (n,).
+
+    A point's σ in log10 units is σ / (I ln 10); a cell that averages k points has
+    sqrt(Σ s²) / k, and cells between sparse points take the interpolated value, as
+    the log-intensities do. Uncovered cells and points without a finite σ get 0.
+    Used only to add fresh noise during training (:func:`add_noise`).
+    """
+    q, intensity = np.asarray(q, dtype=float), np.asarray(intensity, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.shape != q.shape:
+        raise ValueError(f"sigma has shape {sigma.shape}, expected {q.shape} like q")
+    keep = np.isfinite(q) & np.isfinite(intensity) & (q > 0) & (intensity > 0)
+    if keep.sum() < 2:
+        raise ValueError(
+            f"a curve needs at least 2 points with finite q > 0 and I > 0, got {int(keep.sum())}"
+        )
+    x = np.log10(q[keep])
+    s = np.where(np.isfinite(sigma[keep]), np.abs(sigma[keep]), 0.0) / (intensity[keep] * np.log(10))
+    order = np.argsort(x, kind="stable")
+    x, s = x[order], s[order]
+    log_grid = np.log10(grid)
+    n = len(log_grid)
+    cell, inside = _cells(x, log_grid)
+    x, s, cell = x[inside], s[inside], cell[inside]
+    covered = _covered(log_grid, x)
+    out = np.zeros(n)
+    if not covered.any():
+        return out
+    counts = np.bincount(cell, minlength=n)
+    occupied = counts > 0
+    mean_x = np.bincount(cell, weights=x, minlength=n)[occupied] / counts[occupied]
+    cell_s = np.sqrt(np.bincount(cell, weights=s**2, minlength=n)[occupied]) / counts[occupied]
+    px = np.concatenate([[x[0]], mean_x, [x[-1]]])
+    ps = np.concatenate([[s[0]], cell_s, [s[-1]]])
+    out[covered] = np.interp(log_grid[covered], px, ps)
+    return out
+
+
+def add_noise(x: np.ndarray, log_sigma: np.ndarray, rng: np.random.Generator, *,
+              max_scale: float) -> np.ndarray:
+    """Training augmentation: a fresh noise draw on top of the stored one.
+
+    Each curve gets Gaussian noise of α times its own uncertainty (:func:`grid_log_sigma`)
+    in every covered cell, α uniform in [0, ``max_scale``] per curve, and is re-centred
+    with :func:`centre`. The network then never sees one curve with the same noise
+    twice, so it cannot learn a training curve's noise by heart. The curve is noisier
+    than measured by a factor sqrt(1 + α²) at most.
+
+    ``x``: float32 (B, C, n) from :func:`prepare_batch`; ``log_sigma``: (B, n). A new
+    array is returned.
+    """
+    x = np.array(x, dtype=np.float32, copy=True)
+    alpha = rng.uniform(0.0, max_scale, size=(len(x), 1))
+    noise = alpha * np.asarray(log_sigma, dtype=np.float32) * rng.standard_normal(log_sigma.shape)
+    x[:, 0] = centre(x[:, 0] + noise * x[:, 1], x[:, 1])
+    return x
+
+
 def prepare_input(q, intensity, grid) -> np.ndarray:
     """The network input of one curve: float32, shape (len(CHANNELS), n).
 
@@ -215,11 +275,13 @@ __all__ = [
     "CHANNELS",
     "PREPROCESSING_VERSION",
     "Coverage",
+    "add_noise",
     "centre",
     "check_grid",
     "coverage",
     "default_grid",
     "grid_curve",
+    "grid_log_sigma",
     "prepare_batch",
     "prepare_input",
     "random_crop",

@@ -55,6 +55,7 @@ class TrainConfig:
     patience: int = 5  # epochs without a lower validation loss before stopping
     crop_probability: float = 0.3  # share of training curves cut to a random Q window each epoch
     crop_min_cells: int = 48  # narrowest window kept: 0.6 decades of q on the default grid
+    noise_augment: float = 0.0  # > 0: fresh noise of up to this many σ on each curve each epoch
     val_fraction: float = 0.1  # held out for early stopping, calibration and the "unsure" threshold
     sf_loss_weight: float = 1.0  # loss = CE(form factor) + this * CE(structure factor)
     unsure_rate: float = 0.05  # share of validation curves the out-of-distribution test flags
@@ -67,6 +68,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.noise_augment <= 3:
+            raise ValueError(f"TrainConfig.noise_augment must be in [0, 3] (σ), got {self.noise_augment}")
         for name in ("crop_probability", "val_fraction", "unsure_rate"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {getattr(self, name)}")
@@ -95,6 +98,7 @@ class ArrayDataset:
     structure_factors: tuple[str, ...]  # first is "none"
     grid: np.ndarray  # (n_q,) Å⁻¹
     manifest_sha256: str
+    log_sigma: np.ndarray | None = None  # (N, n_q) float16, preprocessing.grid_log_sigma; for add_noise
 
     def __len__(self) -> int:
         return len(self.x)
@@ -107,6 +111,7 @@ class ArrayDataset:
             structure_factor=self.structure_factor[index],
             noise=self.noise[index],
             setup=self.setup[index],
+            log_sigma=None if self.log_sigma is None else self.log_sigma[index],
         )
 
     def without_classes(self, names: Sequence[str]) -> ArrayDataset:
@@ -129,12 +134,14 @@ def load_training_arrays(
     class_names: list[str] | None = None,
     structure_factors: list[str] | None = None,
     on_shard: Callable[[int], None] | None = None,
+    with_sigma: bool = False,
 ) -> ArrayDataset:
     """Stream a dataset's shards through :func:`preprocessing.prepare_input`.
 
     Labels index the dataset's own class list, or ``class_names`` /
     ``structure_factors`` when given (a model's logit order); a label the model
-    doesn't know is an error.
+    doesn't know is an error. ``with_sigma`` also grids each curve's uncertainty
+    (``log_sigma``, for the noise augmentation).
     """
     from sasnn.datasets import iter_shards, read_manifest
     from sasnn.shards import MANIFEST, file_sha256
@@ -149,17 +156,17 @@ def load_training_arrays(
         unknown = sorted(set(label) - set(known))
         if unknown:
             raise ValueError(f"{dataset_dir} has {kind} the model was not trained on: {', '.join(unknown)}")
-    xs, ff, sf, noise, setup = [], [], [], [], []
+    xs, ff, sf, noise, setup, log_sigma = [], [], [], [], [], []
     for shard in iter_shards(dataset_dir):
         n = len(shard)
         o = shard.offsets
-        xs.append(
-            preprocessing.prepare_batch(
-                [shard.q[o[i] : o[i + 1]] for i in range(n)],
-                [shard.intensity[o[i] : o[i + 1]] for i in range(n)],
-                grid,
-            )
-        )
+        curves = [slice(o[i], o[i + 1]) for i in range(n)]
+        xs.append(preprocessing.prepare_batch([shard.q[c] for c in curves],
+                                              [shard.intensity[c] for c in curves], grid))
+        if with_sigma:
+            log_sigma.append(np.stack([
+                preprocessing.grid_log_sigma(shard.q[c], shard.intensity[c], shard.sigma[c], grid)
+                for c in curves]).astype(np.float16))
         ff.append(np.full(n, classes.index(shard.class_name)))
         sf.append(np.array([sfs.index(s) for s in shard.structure_factor], dtype=np.int64))
         noise.append(shard.noise.astype(np.float32))
@@ -178,6 +185,7 @@ def load_training_arrays(
         tuple(sfs),
         np.asarray(grid, float),
         file_sha256(Path(dataset_dir) / MANIFEST),
+        np.concatenate(log_sigma) if with_sigma else None,
     )
 
 
@@ -186,6 +194,7 @@ def load_datasets(
     grid: np.ndarray,
     *,
     on_shard: Callable[[int], None] | None = None,
+    with_sigma: bool = False,
 ) -> ArrayDataset:
     """Several dataset folders as one training set (e.g. two ``sasnn simulate`` runs).
 
@@ -202,7 +211,7 @@ def load_datasets(
     if not dirs:
         raise ValueError("no dataset folder given")
     if len(dirs) == 1:
-        return load_training_arrays(dirs[0], grid, on_shard=on_shard)
+        return load_training_arrays(dirs[0], grid, on_shard=on_shard, with_sigma=with_sigma)
     manifests = [read_manifest(d) for d in dirs]
     first = manifests[0]
     seeds: dict[int, Path] = {}
@@ -215,7 +224,7 @@ def load_datasets(
             raise ValueError(f"{d} and {seeds[manifest['seed']]} were simulated with the same seed "
                              f"({manifest['seed']}), so they hold the same curves")
         seeds[manifest["seed"]] = d
-    parts = [load_training_arrays(d, grid, on_shard=on_shard) for d in dirs]
+    parts = [load_training_arrays(d, grid, on_shard=on_shard, with_sigma=with_sigma) for d in dirs]
     digest = hashlib.sha256("\n".join(part.manifest_sha256 for part in parts).encode()).hexdigest()
     return replace(
         parts[0],
@@ -225,6 +234,7 @@ def load_datasets(
         noise=np.concatenate([part.noise for part in parts]),
         setup=np.concatenate([part.setup for part in parts]),
         manifest_sha256=digest,
+        log_sigma=np.concatenate([part.log_sigma for part in parts]) if with_sigma else None,
     )
 
 
@@ -249,7 +259,10 @@ def train_one_epoch(
     device: torch.device,
     on_batch: Callable[[int], None] | None = None,
 ) -> float:
-    """One pass over ``data`` in random order, with random Q-window crops; the mean loss."""
+    """One pass over ``data`` in random order, with fresh noise (``config.noise_augment``)
+    and random Q-window crops; the mean loss."""
+    if config.noise_augment > 0 and data.log_sigma is None:
+        raise ValueError("noise_augment needs the curves' uncertainties: load the data with_sigma=True")
     model.train()
     order = rng.permutation(len(data))
     total, seen = 0.0, 0
@@ -257,9 +270,11 @@ def train_one_epoch(
         index = np.sort(order[start : start + config.batch_size])
         if len(index) < 2:  # batch norm needs two curves
             continue
-        x = preprocessing.random_crop(
-            data.x[index], rng, probability=config.crop_probability, min_cells=config.crop_min_cells
-        )
+        x = data.x[index]
+        if config.noise_augment > 0:
+            x = preprocessing.add_noise(x, data.log_sigma[index], rng, max_scale=config.noise_augment)
+        x = preprocessing.random_crop(x, rng, probability=config.crop_probability,
+                                      min_cells=config.crop_min_cells)
         ff = torch.from_numpy(data.form_factor[index]).to(device)
         sf = torch.from_numpy(data.structure_factor[index]).to(device)
         ff_logits, sf_logits = model(torch.from_numpy(x).to(device))

@@ -50,7 +50,7 @@ def _progress(total: int, label: str):
     return progress, progress.add_task(label, total=total, info="")
 
 
-def _load_arrays(data: Path | list[Path], grid, **labels):
+def _load_arrays(data: Path | list[Path], grid, with_sigma: bool = False, **labels):
     """One dataset folder (with the model's ``labels`` order), or several for training."""
     from sasnn.datasets import read_manifest
     from sasnn.training import load_datasets, load_training_arrays
@@ -60,8 +60,8 @@ def _load_arrays(data: Path | list[Path], grid, **labels):
     advance = lambda n: progress.advance(task, n)  # noqa: E731
     with progress:
         if isinstance(data, list):
-            return load_datasets(folders, grid, on_shard=advance)
-        return load_training_arrays(data, grid, on_shard=advance, **labels)
+            return load_datasets(folders, grid, on_shard=advance, with_sigma=with_sigma)
+        return load_training_arrays(data, grid, on_shard=advance, with_sigma=with_sigma, **labels)
 
 
 @app.command()
@@ -83,7 +83,7 @@ def train(
 
     train_config, model_config = load_run_config(config, architecture, epochs=epochs, seed=seed)
     check_run_dir(out_dir)
-    arrays = _load_arrays(data, default_grid(model_config.n_q))
+    arrays = _load_arrays(data, default_grid(model_config.n_q), with_sigma=train_config.noise_augment > 0)
     progress, task = _progress(round(len(arrays) * (1 - train_config.val_fraction)), "epoch 1")
 
     def report(event: dict) -> None:
