@@ -199,3 +199,10 @@ def test_add_noise_draws_fresh_noise_of_the_curves_own_size():
     np.testing.assert_array_equal(noisy, again)
     np.testing.assert_allclose(preprocessing.add_noise(x, np.zeros_like(s), np.random.default_rng(3),
                                                        max_scale=1.0), x, atol=1e-6)
+
+
+def test_grid_log_sigma_is_capped_where_a_point_is_lost_in_its_noise():
+    q = GRID[[40, 80, 120]]
+    s = preprocessing.grid_log_sigma(q, [1.0, 1e-30, 1.0], [0.1, 1.0, np.inf], GRID)
+    assert s[80] == preprocessing.MAX_LOG_SIGMA and s[120] == 0.0  # σ/I = 1e30; a non-finite σ
+    assert np.all(np.isfinite(s)) and np.isfinite(s.astype(np.float16)).all()

@@ -47,6 +47,7 @@ PREPROCESSING_VERSION = 1
 CHANNELS = ("log_intensity", "mask")
 GRID_LOG10_RANGE = (-3.1, 0.1)  # log10(q / Å⁻¹) of the first and last grid points
 GRID_POINTS = 256
+MAX_LOG_SIGMA = 0.5  # decades: grid_log_sigma's cap, a factor 3 in I at 1 σ
 
 
 def default_grid(n: int = GRID_POINTS, log10_range: tuple[float, float] = GRID_LOG10_RANGE) -> np.ndarray:
@@ -151,7 +152,9 @@ def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
 
     A point's σ in log10 units is σ / (I ln 10); a cell that averages k points has
     sqrt(Σ s²) / k, and cells between sparse points take the interpolated value, as
-    the log-intensities do. Uncovered cells and points without a finite σ get 0.
+    the log-intensities do. Uncovered cells and points without a finite σ get 0; a
+    point's σ is capped at ``MAX_LOG_SIGMA`` decades (σ/I ≈ 1.2), past which log10 I has
+    no Gaussian error to speak of.
     Used only to add fresh noise during training (:func:`add_noise`).
     """
     q, intensity = np.asarray(q, dtype=float), np.asarray(intensity, dtype=float)
@@ -165,6 +168,8 @@ def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
         )
     x = np.log10(q[keep])
     s = np.where(np.isfinite(sigma[keep]), np.abs(sigma[keep]), 0.0) / (intensity[keep] * np.log(10))
+    # σ/I ≫ 1 (a point near zero, lost in its noise) has no log-space σ; cap it
+    s = np.minimum(s, MAX_LOG_SIGMA)
     order = np.argsort(x, kind="stable")
     x, s = x[order], s[order]
     log_grid = np.log10(grid)
