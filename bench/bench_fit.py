@@ -1,23 +1,24 @@
-"""Confirmation benchmark: fit the top-5 candidates vs fit every catalogue pair (AutoSAS).
+"""Confirmation benchmark: fit the classifier's shortlist vs fit every catalogue pair (AutoSAS).
 
 DESIGN.md §9: "top-5 fits take <= 10 % of the time needed to fit every catalogue
 model", and they should pick the same model. For each dev-set curve (DESIGN.md §8;
 every entry of a multi-entry file is its own curve) this script
 
-* fits the 5 candidates of the classifier, read from ``--candidates`` (the JSON that
-  ``sasnn predict FILE... --top 5 --json`` prints), or, without that file, a stand-in
+* fits the classifier's candidates, read from ``--candidates`` (the JSON that
+  ``sasnn predict FILE... --top N --json`` prints: N = 5 for DESIGN.md's top-5, N = 10
+  for what ``sasnn predict --fit`` fits by default), or, without that file, a stand-in
   shortlist: the expert model plus 4 plausible confusers chosen by hand (STAND_IN);
 * fits ALL pairs (``--fit-all``): every catalogue form factor alone (76) and every
   form factor that takes a structure factor with each of the 4 structure factors
   (26 x 4 = 104), 180 pairs;
 * reports, per curve, the seconds of each, their ratio, whether the best-BIC pair
-  of fit-all equals the best of the top-5, and ΔBIC = BIC(best of top-5) −
+  of fit-all equals the best of the shortlist, and ΔBIC = BIC(best of shortlist) −
   BIC(best of all) (≤ 2: not worth more than a bare mention, Kass & Raftery 1995).
 
 A pair's fit depends only on the seed and the pair (``sasnn.fit.candidate_rng``), so
-the top-5 fits are the same fits as those pairs' fits inside fit-all.
+the shortlist's fits are the same fits as those pairs' fits inside fit-all.
 
-    python bench/bench_fit.py [--candidates top5.json] [--fit-all FILE ...|all] \\
+    python bench/bench_fit.py [--candidates topN.json] [--fit-all FILE ...|all] \\
         [--files FILE ...] [--time-limit 60] [--seed 0] [--json OUT.json]
 
 Tabulated classes (paracrystals, superball, pringle, tetrahedra) build their tables
@@ -101,7 +102,7 @@ def timed(curve, pairs, args):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", nargs="+", default=DEV_SET)
-    parser.add_argument("--candidates", type=Path, help="`sasnn predict --top 5 --json` output")
+    parser.add_argument("--candidates", type=Path, help="`sasnn predict --top N --json` output")
     parser.add_argument("--fit-all", nargs="*", default=[],
                         help="files (or 'all') on which to also fit every catalogue pair")
     parser.add_argument("--time-limit", type=float, default=60.0, help="s per candidate")
@@ -120,9 +121,9 @@ def main() -> None:
             pairs = lists.get((name, curve.entry)) or [pair(p) for p in STAND_IN[name]]
             top_s, top = timed(curve, pairs, args)
             row = {"file": name, "entry": curve.entry, "shortlist": source,
-                   "top5_s": top_s, "top5_best": top[0].name,
+                   "shortlist_s": top_s, "shortlist_best": top[0].name,
                    "per_fit_s": [round(r.seconds, 2) for r in top]}
-            dump.append({**row, "top5": [r.to_dict() for r in top]})
+            dump.append({**row, "shortlist_fits": [r.to_dict() for r in top]})
             if name in fit_all:
                 all_s, everything = timed(curve, all_pairs(), args)
                 row.update(all_s=all_s, all_best=everything[0].name, n_all=len(everything),
@@ -130,19 +131,19 @@ def main() -> None:
                            delta_bic=top[0].bic - everything[0].bic)
                 dump[-1]["all"] = [r.to_dict() for r in everything]
             rows.append(row)
-            print(f"# {name} [{curve.entry}] top-5 {top_s:.1f} s -> {top[0].name}"
+            print(f"# {name} [{curve.entry}] shortlist of {len(pairs)}: {top_s:.1f} s -> {top[0].name}"
                   + (f"; all {row['all_s']:.1f} s -> {row['all_best']}" if "all_s" in row
                      else ""), flush=True)
     print()
-    print("| file | entry | shortlist | top-5 s | best of top-5 | fit-all s | best of all "
+    print("| file | entry | shortlist | shortlist s | best of shortlist | fit-all s | best of all "
           "| ratio | same | ΔBIC |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         tail = (f"{r['all_s']:.1f} | {r['all_best']} | {r['ratio']:.4f} | "
                 f"{'yes' if r['same'] else 'no'} | {r['delta_bic']:.1f}" if "all_s" in r
                 else "- | - | - | - | -")
-        print(f"| {r['file']} | {r['entry'][:24]} | {r['shortlist']} | {r['top5_s']:.1f} "
-              f"| {r['top5_best']} | {tail} |")
+        print(f"| {r['file']} | {r['entry'][:24]} | {r['shortlist']} | {r['shortlist_s']:.1f} "
+              f"| {r['shortlist_best']} | {tail} |")
     if args.json:
         args.json.write_text(json.dumps(dump, indent=1, default=str))
 

@@ -252,3 +252,17 @@ def test_hayter_draw_recovers_the_sasview_hsds_example():
     p = STRUCTURE_FACTORS["hayter_msa"].constraint(dict(drawn))
     assert p["concentration_salt"] < 1e-9
     assert p["charge"] == pytest.approx(19.0, rel=0.02)  # our ε(T) is 71.5, SasView used 71.08
+
+
+def test_hayter_draws_cover_dilute_charged_systems():
+    # Ionic micelles are mostly measured at a few per cent (SasView's hSDS fit: φ 0.017).
+    # The log prior on φ in [0.005, 0.25] puts ln(6)/ln(50) = 46 % of draws below φ = 0.03;
+    # the constraint's rejections (charge > 200 e, κσ > 15) must not empty that corner.
+    rng = np.random.default_rng(5)
+    draws = [sample_parameters(CATALOG["sphere"], rng, structure_factor="hayter_msa") for _ in range(600)]
+    phi = np.array([p["volfraction"] for p in draws])
+    assert phi.min() >= 0.005 and phi.max() <= 0.25
+    dilute = phi < 0.03
+    assert 0.38 < dilute.mean() < 0.54  # binomial sd at n = 600 is 2 points
+    salt_free = np.array([p["concentration_salt"] < 1e-3 for p in draws])
+    assert (dilute & salt_free).mean() > 0.05

@@ -137,10 +137,16 @@ def sphere_file(tmp_path_factory):
 def test_fit_adds_chi2_bic_parameters_and_reranks(tiny_model, sphere_file, tmp_path, capsys):
     report = tmp_path / "report"
     code, out, err = run(capsys, "predict", str(sphere_file), "--model", tiny_model, "--top", "2",
-                         "--fit", "--fit-time", "20", "--json", "--report", str(report))
+                         "--fit", "--fit-top", "3", "--fit-time", "20", "--json", "--report", str(report))
     assert code == 0, err
     (record,) = json.loads(out)
     candidates = record["candidates"]
+    assert len(candidates) == 2  # three fitted, the best two by BIC shown
+    # the same three fits, all shown: the two above are their best two
+    code, out, err = run(capsys, "predict", str(sphere_file), "--model", tiny_model, "--top", "3",
+                         "--fit", "--fit-top", "3", "--fit-time", "20", "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["candidates"][:2] == candidates
     assert {"chi2_red", "bic", "parameters"} <= set(candidates[0])
     bics = [c["bic"] for c in candidates if c["bic"] is not None]
     assert bics == sorted(bics)
@@ -179,7 +185,8 @@ def test_report_refuses_a_folder_of_the_users_files(tiny_model, dev, tmp_path, c
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [("--top", "0", "--top must be a positive"), ("--q-units", "m", "--q-units must be A or nm"),
-     ("--fit-time", "-1", "--fit-time must be a positive")],
+     ("--fit-time", "-1", "--fit-time must be a positive"),
+     ("--fit-top", "0", "--fit-top must be a positive")],
 )
 def test_bad_options_give_one_line(tiny_model, dev, capsys, option, value, message):
     code, out, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,

@@ -47,6 +47,20 @@ def test_the_right_model_wins_the_fit_even_when_ranked_last():
     assert record["parameters"]["radius"][0] == fit.parameters["radius"][0] and record["bic"] == fit.bic
 
 
+def test_keep_shows_the_best_by_bic_of_a_longer_fitted_shortlist():
+    # the classifier ranks the sphere third; fitting three and showing one must show it
+    pairs = (("dab", None), ("cylinder", None), ("sphere", None))
+    prediction = confirm(shortlist(*pairs), sphere_curve(), time_limit=20, keep=1)
+    assert [c.model for c in prediction.candidates] == ["sphere"] and len(prediction.fits) == 1
+    assert prediction.fits[0].parameters["radius"][0] == pytest.approx(60.0, rel=0.03)
+    # a pair the user asked for (--also) stays, in its BIC place, however badly it fits
+    kept = confirm(shortlist(*pairs), sphere_curve(), time_limit=20, keep=1, keep_pairs=[("dab", None)])
+    assert [c.model for c in kept.candidates] == ["sphere", "dab"]
+    assert kept.fits[0].bic < kept.fits[1].bic
+    with pytest.raises(ValueError, match="keep must be a positive"):
+        confirm(shortlist(*pairs), sphere_curve(), keep=0)
+
+
 def test_a_shortlist_that_misses_the_physics_is_unsure():
     # 0.3 % errors: a cylinder cannot fake a sphere's fringes within them
     prediction = confirm(shortlist(("dab", None)), sphere_curve(relative_error=0.003), time_limit=15)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sasnn.confirm import combine, confirm
+from sasnn.confirm import FIT_SHORTLIST, combine, confirm
 from sasnn.curve import Curve
 from sasnn.predict import Prediction, Predictor
 
@@ -53,6 +53,13 @@ def predict_groups(
     return jobs
 
 
+def fitted_shortlist(top: int, fit_top: int) -> int:
+    """How many candidates ``--fit`` fits: ``fit_top``, and never fewer than are shown."""
+    if fit_top < 1:
+        raise ValueError(f"--fit-top must be a positive number of candidates, got {fit_top}")
+    return max(top, fit_top)
+
+
 def identify(
     paths: Sequence[str | Path],
     *,
@@ -64,19 +71,22 @@ def identify(
     seed: int = 0,
     fit_time: float = 60.0,
     also: Sequence[tuple[str, str | None]] = (),
+    fit_top: int = FIT_SHORTLIST,
 ) -> list[Prediction]:
-    """Ranked candidates for every entry of ``paths``; with ``fit``, fitted and re-ranked
-    by BIC. ``model`` defaults to the shipped model; see ``sasnn predict --help`` for the
-    other options."""
+    """Ranked candidates for every entry of ``paths``; with ``fit``, the classifier's
+    best ``max(top, fit_top)`` are fitted and the best ``top`` by BIC are returned
+    (with the ``also`` pairs). ``model`` defaults to the shipped model; see
+    ``sasnn predict --help`` for the other options."""
     from sasnn.io import load_curves
 
     predictor = Predictor.from_checkpoint(model)
     groups = [load_curves(path, q_units=q_units) for path in paths]
-    jobs = predict_groups(predictor, groups, top=top, joint=joint, also=also)
+    shortlist = fitted_shortlist(top, fit_top) if fit else top
+    jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=also)
     if fit:
-        jobs = [(confirm(p, curves, seed=seed, time_limit=fit_time) if p.candidates else p, curves)
-                for p, curves in jobs]
+        jobs = [(confirm(p, curves, seed=seed, time_limit=fit_time, keep=top, keep_pairs=also)
+                 if p.candidates else p, curves) for p, curves in jobs]
     return [p for p, _ in jobs]
 
 
-__all__ = ["identify", "parse_pairs", "predict_groups"]
+__all__ = ["fitted_shortlist", "identify", "parse_pairs", "predict_groups"]

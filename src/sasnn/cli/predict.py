@@ -10,6 +10,7 @@ import typer
 
 from sasnn.cli._app import UserError, app, err, expand_paths, out, read_files
 from sasnn.cli.identify import _progress
+from sasnn.confirm import FIT_SHORTLIST
 
 REPORT_INDEX = "report.json"  # lists the files a report wrote, so a rerun may replace them
 REPORT_SUMMARY = "summary.md"  # one table row per entry, for people
@@ -100,7 +101,12 @@ def predict(
     model: str = typer.Option(None, help="Run, checkpoint or ensemble folder (default: the shipped model)."),
     top: int = typer.Option(3, "--top", help="Candidates (form factor, structure factor) per entry."),
     fit: bool = typer.Option(
-        False, "--fit", help="Fit the candidates with sasmodels + bumps; re-rank them by BIC."
+        False, "--fit", help="Fit the classifier's best --fit-top candidates with sasmodels + bumps; "
+        "show the best --top of them by BIC."
+    ),
+    fit_top: int = typer.Option(
+        FIT_SHORTLIST, "--fit-top", help="With --fit: how many of the classifier's candidates to fit "
+        "(at least --top)."
     ),
     joint: bool = typer.Option(
         False, "--joint", help="Treat the entries of each file as one sample on several instruments "
@@ -133,7 +139,9 @@ def predict(
         raise UserError(f"--q-units must be A or nm, got {q_units!r}")
     if not fit_time > 0:
         raise UserError(f"--fit-time must be a positive number of seconds, got {fit_time}")
-    from sasnn.identify import parse_pairs, predict_groups
+    if fit_top < 1:
+        raise UserError(f"--fit-top must be a positive number of candidates, got {fit_top}")
+    from sasnn.identify import fitted_shortlist, parse_pairs, predict_groups
     from sasnn.predict import Predictor
 
     predictor = Predictor.from_checkpoint(model)
@@ -146,9 +154,10 @@ def predict(
     progress, task = _progress(len(paths), "reading")
     with progress:
         groups, unreadable = read_files(paths, q_units, on_file=lambda _: progress.advance(task))
-    jobs = predict_groups(predictor, groups, top=top, joint=joint, also=extra)  # (prediction, its curves)
+    shortlist = fitted_shortlist(top, fit_top) if fit else top
+    jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=extra)  # (prediction, curves)
     if fit:
-        jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time)
+        jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time, keep=top, keep_pairs=extra)
     predictions = [p for p, _ in jobs]
     if report_dir is not None:
         _write_report(report_dir, jobs, written)
@@ -160,7 +169,7 @@ def predict(
         raise typer.Exit(2)
 
 
-def _confirm_all(jobs, *, seed: int, fit_time: float):
+def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs):
     import dataclasses
 
     from sasnn.confirm import confirm
@@ -175,8 +184,8 @@ def _confirm_all(jobs, *, seed: int, fit_time: float):
                 confirmed.append((prediction, curves))
                 continue
             try:
-                prediction = confirm(prediction, curves, seed=seed, time_limit=fit_time,
-                                     on_candidate=lambda name: progress.advance(task))
+                prediction = confirm(prediction, curves, seed=seed, time_limit=fit_time, keep=keep,
+                                     keep_pairs=keep_pairs, on_candidate=lambda name: progress.advance(task))
             except ValueError as exc:  # a curve the fit cannot use (too few points, ...)
                 err.print(f"sasnn: warning: {label}: not fitted: {exc}", markup=False, highlight=False)
                 reason = "; ".join(filter(None, [prediction.reason, f"not fitted: {exc}"]))
