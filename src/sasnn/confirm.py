@@ -34,8 +34,8 @@ POOR_FIT_CHI2 = 30.0
 
 #: How many of the classifier's candidates ``--fit`` fits before showing the best
 #: ``--top`` by BIC. On the dev set the expert's model or its family is in the shipped
-#: model's top 3 for 5 of 11 files and in its top 10 for 10 of 11 (README, "The dev
-#: set"); 10 of the 180 catalogue pairs is 5.6 % of fitting everything.
+#: model's top 3 for 5 of 11 files and in its top 10 for 10 of 11 (README, "Real data:
+#: the dev set"); 10 of the 180 catalogue pairs is 5.6 % of fitting everything.
 FIT_SHORTLIST = 10
 
 
@@ -56,9 +56,11 @@ def confirm(
     ``keep_pairs`` (a user's own hypotheses), still in BIC order. Fitting a longer
     shortlist than is shown is the point: on real data the classifier spreads its
     probability over look-alike models, and the one the data favour is often lower
-    than third (README, "The dev set").
+    than third (README, "Real data: the dev set").
     ``on_candidate(name)`` is called after each candidate's fit (for progress bars).
     """
+    if keep is not None and keep < 1:
+        raise ValueError(f"keep must be a positive number of candidates, got {keep}")
     results = []
     for candidate in prediction.candidates:
         pair = (candidate.model, candidate.structure_factor)
@@ -68,8 +70,6 @@ def confirm(
     # BIC first; failed fits last, in the classifier's order
     order = sorted(range(len(results)), key=lambda i: (not math.isfinite(results[i].bic), results[i].bic, i))
     if keep is not None:
-        if keep < 1:
-            raise ValueError(f"keep must be a positive number of candidates, got {keep}")
         wanted = set(keep_pairs)
         order = [i for rank, i in enumerate(order) if rank < keep
                  or (prediction.candidates[i].model, prediction.candidates[i].structure_factor) in wanted]
