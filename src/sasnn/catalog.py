@@ -1531,7 +1531,7 @@ _STRUCTURE_FACTORS: list[StructureFactorClass] = [
         "hayter_msa",
         # φ is drawn in log: ionic micelles and charged colloids are mostly measured dilute
         # (SasView's hSDS fit: φ 0.017, salt-free, Z 21), where the peak sits at the number
-        # density's spacing rather than at 2 R_eff. A linear 0.01-0.25 put 3 % of draws there,
+        # density's spacing rather than at 2 R_eff. A linear 0.01-0.25 put 3 % of draws below 0.017,
         # and the shipped network read such curves (simulated) as spinodal or barbell.
         priors={"volfraction": log(0.005, 0.25), "temperature": lin(283, 333, "K"),
                 "_kappa_salt_sigma": log(0.05, 10), "_gamma": log(1, 100)},
