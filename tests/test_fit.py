@@ -86,6 +86,18 @@ def test_fit_is_reproducible_for_a_seed(sphere_curve, sphere_fits):
     assert again.parameters == sphere_fits[0].parameters
 
 
+def test_fits_in_worker_processes_are_the_fits_made_here(sphere_curve, sphere_fits):
+    # each pair's draws depend on the seed and the pair only, so two processes give the
+    # serial fits back, in the candidates' order, whichever finishes first
+    seen = []
+    parallel = fit_candidates(sphere_curve, [("sphere", None), ("cylinder", None)], seed=0, workers=2,
+                              on_result=lambda r: seen.append(r.model))
+    assert [r.model for r in parallel] == ["sphere", "cylinder"] and sorted(seen) == ["cylinder", "sphere"]
+    for here, there in zip(sphere_fits, parallel, strict=True):
+        assert there.parameters == here.parameters and there.bic == here.bic
+        np.testing.assert_array_equal(there.intensity, here.intensity)
+
+
 def test_slit_smeared_usans_curve():
     q = np.geomspace(8e-5, 5e-3, 60)
     params = {**SPHERE, "radius": 2000.0, "radius_pd": 0.05, "scale": 0.005}

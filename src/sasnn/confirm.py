@@ -48,6 +48,7 @@ def confirm(
     on_candidate: Callable[[str], None] | None = None,
     keep: int | None = None,
     keep_pairs: Sequence[tuple[str, str | None]] = (),
+    workers: int = 1,
 ) -> Prediction:
     """Fit ``prediction``'s candidates to ``curves`` (one entry, or several entries of
     one sample fitted jointly) and return it re-ranked by BIC with the fits attached.
@@ -57,16 +58,14 @@ def confirm(
     shortlist than is shown is the point: on real data the classifier spreads its
     probability over look-alike models, and the one the data favour is often lower
     than third (README, "Real data: the dev set").
+    ``workers``: processes fitting candidates at once (see :func:`sasnn.fit.fit_candidates`).
     ``on_candidate(name)`` is called after each candidate's fit (for progress bars).
     """
     if keep is not None and keep < 1:
         raise ValueError(f"keep must be a positive number of candidates, got {keep}")
-    results = []
-    for candidate in prediction.candidates:
-        pair = (candidate.model, candidate.structure_factor)
-        results += fit_candidates(curves, [pair], seed=seed, time_limit=time_limit)
-        if on_candidate is not None:
-            on_candidate(results[-1].name)
+    pairs = [(c.model, c.structure_factor) for c in prediction.candidates]
+    results = fit_candidates(curves, pairs, seed=seed, time_limit=time_limit, workers=workers,
+                             on_result=None if on_candidate is None else lambda r: on_candidate(r.name))
     # BIC first; failed fits last, in the classifier's order
     order = sorted(range(len(results)), key=lambda i: (not math.isfinite(results[i].bic), results[i].bic, i))
     if keep is not None:

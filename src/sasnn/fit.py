@@ -34,7 +34,7 @@ import math
 import time
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,7 +127,8 @@ class FitResult:
 
 def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[str, str | None]],
                    *, seed: int = 0, time_limit: float = 60.0, n_draws: int = 96,
-                   n_starts: int = 4) -> list[FitResult]:
+                   n_starts: int = 4, workers: int = 1,
+                   on_result: Callable[[FitResult], None] | None = None) -> list[FitResult]:
     """Fit every candidate pair to one curve; results in the candidates' order.
 
     Parameters
@@ -149,6 +150,12 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         build tables for minutes: they are cached on disk).
     n_draws, n_starts : int
         Prior draws simulated per candidate; best draws fitted.
+    workers : int
+        Processes fitting candidates at once (1: in this process). Each pair's fit is
+        the same whichever process runs it (its draws depend on the seed and the pair),
+        though a fit that reaches ``time_limit`` may stop at another step.
+    on_result : callable, optional
+        Called with each result as it finishes (for progress bars), in finishing order.
 
     Returns
     -------
@@ -168,12 +175,42 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         check_candidate(model, structure_factor)
     for curve in curves:
         check_curve(curve)
+    options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts)
+    if workers > 1 and len(pairs) > 1:
+        return _fit_in_processes(curves, pairs, seed, options, min(workers, len(pairs)), on_result)
     resolutions = [resolution_for_curve(c) for c in curves]
-    return [fit_candidate(curves, model, structure_factor, rng=candidate_rng(seed, model,
-                                                                         structure_factor),
-                          resolutions=resolutions, time_limit=time_limit, n_draws=n_draws,
-                          n_starts=n_starts)
-            for model, structure_factor in pairs]
+    results = []
+    for model, structure_factor in pairs:
+        results.append(fit_candidate(curves, model, structure_factor,
+                                     rng=candidate_rng(seed, model, structure_factor),
+                                     resolutions=resolutions, **options))
+        if on_result is not None:
+            on_result(results[-1])
+    return results
+
+
+def _fit_one(curves: list[Curve], pair: tuple[str, str | None], seed: int, options: dict) -> FitResult:
+    """One pair's fit in a worker process (module level, so that it pickles)."""
+    return fit_candidate(curves, *pair, rng=candidate_rng(seed, *pair), **options)
+
+
+def _fit_in_processes(curves, pairs, seed, options, workers, on_result) -> list[FitResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from sasnn.simulate import compile_kernels
+
+    compile_kernels(pairs)  # here, once: concurrent first compiles of one kernel race
+    # spawn, not fork: the parent holds torch's and rich's threads, and fork + threads can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_fit_one, curves, pair, seed, options): i for i, pair in enumerate(pairs)}
+        results: list[FitResult | None] = [None] * len(pairs)
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if on_result is not None:
+                on_result(results[futures[future]])
+    return results
 
 
 def candidate_rng(seed: int, model: str, structure_factor: str | None) -> np.random.Generator:

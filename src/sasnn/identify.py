@@ -72,10 +72,11 @@ def identify(
     fit_time: float = 60.0,
     also: Sequence[tuple[str, str | None]] = (),
     fit_top: int = FIT_SHORTLIST,
+    workers: int = 1,
 ) -> list[Prediction]:
     """Ranked candidates for every entry of ``paths``; with ``fit``, the classifier's
     best ``max(top, fit_top)`` are fitted and the best ``top`` by BIC are returned
-    (with the ``also`` pairs). ``model`` defaults to the shipped model; see
+    (with the ``also`` pairs), fitted by ``workers`` processes. ``model`` defaults to the shipped model; see
     ``sasnn predict --help`` for the other options."""
     from sasnn.io import load_curves
 
@@ -84,8 +85,8 @@ def identify(
     shortlist = fitted_shortlist(top, fit_top) if fit else top
     jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=also)
     if fit:
-        jobs = [(confirm(p, curves, seed=seed, time_limit=fit_time, keep=top, keep_pairs=also)
-                 if p.candidates else p, curves) for p, curves in jobs]
+        jobs = [(confirm(p, curves, seed=seed, time_limit=fit_time, keep=top, keep_pairs=also,
+                         workers=workers) if p.candidates else p, curves) for p, curves in jobs]
     return [p for p, _ in jobs]
 
 

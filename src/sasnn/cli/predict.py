@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -119,6 +120,9 @@ def predict(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per entry."),
     fit_time: float = typer.Option(60.0, "--fit-time", help="Seconds each candidate's fit may take."),
+    workers: int = typer.Option(
+        None, "--workers", help="Processes fitting candidates at once with --fit.  [default: CPU count]"
+    ),
     seed: int = typer.Option(0, help="Seed of the fits' prior draws."),
     also: str = typer.Option(
         None, "--also", help="Comma-separated MODEL[@STRUCTURE_FACTOR] pairs to rank (and fit) "
@@ -141,6 +145,8 @@ def predict(
         raise UserError(f"--fit-time must be a positive number of seconds, got {fit_time}")
     if fit_top < 1:
         raise UserError(f"--fit-top must be a positive number of candidates, got {fit_top}")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be a positive number of processes, got {workers}")
     from sasnn.identify import fitted_shortlist, parse_pairs, predict_groups
     from sasnn.predict import Predictor
 
@@ -157,7 +163,8 @@ def predict(
     shortlist = fitted_shortlist(top, fit_top) if fit else top
     jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=extra)  # (prediction, curves)
     if fit:
-        jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time, keep=top, keep_pairs=extra)
+        jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time, keep=top, keep_pairs=extra,
+                            workers=workers or os.cpu_count() or 1)
     predictions = [p for p, _ in jobs]
     if report_dir is not None:
         _write_report(report_dir, jobs, written)
@@ -169,7 +176,7 @@ def predict(
         raise typer.Exit(2)
 
 
-def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs):
+def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs, workers: int):
     import dataclasses
 
     from sasnn.confirm import confirm
@@ -185,7 +192,8 @@ def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs):
                 continue
             try:
                 prediction = confirm(prediction, curves, seed=seed, time_limit=fit_time, keep=keep,
-                                     keep_pairs=keep_pairs, on_candidate=lambda name: progress.advance(task))
+                                     keep_pairs=keep_pairs, workers=workers,
+                                     on_candidate=lambda name: progress.advance(task))
             except ValueError as exc:  # a curve the fit cannot use (too few points, ...)
                 err.print(f"sasnn: warning: {label}: not fitted: {exc}", markup=False, highlight=False)
                 reason = "; ".join(filter(None, [prediction.reason, f"not fitted: {exc}"]))
