@@ -121,7 +121,7 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per entry."),
     fit_time: float = typer.Option(60.0, "--fit-time", help="Seconds each candidate's fit may take."),
     workers: int = typer.Option(
-        None, "--workers", help="Processes fitting candidates at once with --fit.  [default: CPU count]"
+        None, "--workers", help="Processes fitting candidates at once with --fit (default: one per CPU)."
     ),
     seed: int = typer.Option(0, help="Seed of the fits' prior draws."),
     also: str = typer.Option(
