@@ -31,7 +31,7 @@ def simulate(
         None, help="Dask scheduler address (tcp://host:8786) instead of local workers."
     ),
     structure_factor_share: float = typer.Option(
-        None, "--sf-share", help="Share of curves with S(Q), where allowed.  [default: 0.5]"
+        None, "--sf-share", help="Share of curves with S(Q), where allowed (default: 0.5)."
     ),
     shard_size: int = typer.Option(250, help="Curves per shard (unit of work and of resumption)."),
     example: str = typer.Option(
