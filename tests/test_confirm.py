@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sasmodels.resolution import Perfect1D
 
-from sasnn.confirm import POOR_FIT_CHI2, combine, confirm, fit_weights
+from sasnn.confirm import BIC_TIE, POOR_FIT_CHI2, combine, confirm, fit_weights
 from sasnn.curve import Curve
 from sasnn.predict import Candidate, Prediction
 from sasnn.simulate import model_intensity
@@ -59,6 +59,24 @@ def test_keep_shows_the_best_by_bic_of_a_longer_fitted_shortlist():
     assert kept.fits[0].bic < kept.fits[1].bic
     with pytest.raises(ValueError, match="keep must be a positive"):
         confirm(shortlist(*pairs), sphere_curve(), keep=0)
+
+
+def test_fits_the_data_cannot_choose_between_are_named():
+    # rectangular_prism and parallelepiped are one curve (catalog.TWINS) with as many
+    # parameters: their fits tie; a cylinder on a sphere's fringes does not
+    q = np.geomspace(0.005, 0.3, 80)
+    box = {"length_a": 30.0, "length_b": 60.0, "length_c": 120.0, "sld": 4.0, "sld_solvent": 1.0,
+           "scale": 0.01, "background": 0.01}
+    intensity = model_intensity("parallelepiped", None, box, Perfect1D(q))
+    sigma = 0.03 * intensity
+    curve = Curve(q, intensity + sigma * np.random.default_rng(1).standard_normal(q.size), sigma)
+    tied = confirm(shortlist(("rectangular_prism", None), ("parallelepiped", None)), curve, time_limit=20)
+    assert abs(tied.fits[0].bic - tied.fits[1].bic) <= BIC_TIE
+    assert set(tied.ties) == {"rectangular_prism", "parallelepiped"}
+    assert tied.to_dict()["ties"] == list(tied.ties)
+    clear = confirm(shortlist(("cylinder", None), ("sphere", None)), sphere_curve(), time_limit=20)
+    assert clear.ties == () and clear.to_dict()["ties"] == []
+    assert "ties" not in shortlist(("sphere", None)).to_dict()  # no fits, no verdict
 
 
 def test_a_shortlist_that_misses_the_physics_is_unsure():

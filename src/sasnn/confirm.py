@@ -32,6 +32,10 @@ from sasnn.predict import Candidate, Prediction
 # that is a little off.
 POOR_FIT_CHI2 = 30.0
 
+#: BIC difference up to which two fits are a tie: "not worth more than a bare mention"
+#: (Kass & Raftery 1995, 2 ln Bayes factor ≈ ΔBIC).
+BIC_TIE = 2.0
+
 #: How many of the classifier's candidates ``--fit`` fits before showing the best
 #: ``--top`` by BIC. On the dev set the expert's model or its family is in the shipped
 #: model's top 3 for 5 of 11 files and in its top 10 for 10 of 11 (README, "Real data:
@@ -68,6 +72,9 @@ def confirm(
                              on_result=None if on_candidate is None else lambda r: on_candidate(r.name))
     # BIC first; failed fits last, in the classifier's order
     order = sorted(range(len(results)), key=lambda i: (not math.isfinite(results[i].bic), results[i].bic, i))
+    # ties among every fitted pair, shown or not: a tie hidden by --top is still a tie
+    finite = [results[i] for i in order if math.isfinite(results[i].bic)]
+    ties = tuple(r.name for r in finite if r.bic - finite[0].bic <= BIC_TIE) if finite else ()
     if keep is not None:
         wanted = set(keep_pairs)
         order = [i for rank, i in enumerate(order) if rank < keep
@@ -84,7 +91,8 @@ def confirm(
             f"> {POOR_FIT_CHI2:g}"
         )
     return dataclasses.replace(
-        prediction, candidates=candidates, fits=fits, unsure=bool(reasons), reason="; ".join(reasons) or None
+        prediction, candidates=candidates, fits=fits, unsure=bool(reasons), reason="; ".join(reasons) or None,
+        ties=ties if len(ties) > 1 else (),
     )
 
 
@@ -140,4 +148,4 @@ def combine(predictions: Sequence[Prediction], top_k: int,
     )
 
 
-__all__ = ["FIT_SHORTLIST", "POOR_FIT_CHI2", "combine", "confirm", "fit_weights"]
+__all__ = ["BIC_TIE", "FIT_SHORTLIST", "POOR_FIT_CHI2", "combine", "confirm", "fit_weights"]

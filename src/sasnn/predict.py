@@ -75,10 +75,12 @@ class Prediction:
     q_range: tuple[float, float] | None = None  # Å⁻¹, usable data
     fits: tuple = ()  # FitResult per candidate, same order, after sasnn.confirm.confirm()
     slit_smeared: bool = False  # the classifier's ranking is no evidence for such an entry
+    ties: tuple[str, ...] = ()  # after confirm(): fitted pairs the data cannot choose between
 
     def to_dict(self) -> dict:
         """The JSON object of DESIGN.md §6. With fits, each candidate also has ``chi2_red``,
-        ``bic`` (null for a failed fit) and ``parameters`` ({name: [value, 1-σ error]})."""
+        ``bic`` (null for a failed fit) and ``parameters`` ({name: [value, 1-σ error]}),
+        and ``ties`` lists the fitted pairs within ΔBIC ≤ 2 of the best (empty: none)."""
         candidates = []
         for i, c in enumerate(self.candidates):
             row = {"model": c.model, "structure_factor": c.structure_factor, "probability": c.probability}
@@ -87,13 +89,16 @@ class Prediction:
                 row.update(chi2_red=fit["chi2_red"], bic=fit["bic"], parameters=fit["parameters"],
                            fit_message=fit["message"])
             candidates.append(row)
-        return {
+        record = {
             "file": self.file,
             "entry": self.entry,
             "candidates": candidates,
             "unsure": self.unsure,
             "reason": self.reason,
         }
+        if self.fits:
+            record["ties"] = list(self.ties)
+        return record
 
 
 def shipped_model_path() -> Path:

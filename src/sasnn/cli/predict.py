@@ -58,11 +58,14 @@ def _short_parameters(parameters: dict) -> str:
 
 
 def _twins(prediction) -> list[str]:
-    """Catalogue twins among the candidates: where their curves coincide, the data can't choose."""
+    """Catalogue twins among the candidates, and fits the data cannot choose between."""
     from sasnn.catalog import twins_among
 
-    return [f"{t}; there, only what you know of the sample can choose"
-            for t in twins_among(c.model for c in prediction.candidates)]
+    notes = [f"{t}; there, only what you know of the sample can choose"
+             for t in twins_among(c.model for c in prediction.candidates)]
+    if prediction.ties:
+        notes.append(f"the fits cannot choose between {', '.join(prediction.ties)} (ΔBIC ≤ 2)")
+    return notes
 
 
 def _table(predictions):
