@@ -229,7 +229,7 @@ def _summary(predictions, names: list[str]) -> str:
     """A markdown table: per entry, the ranked candidates, their fits and any doubt."""
     from sasnn.simulate import model_name
 
-    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure, and twins among the candidates "
+    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure; twins and ties among the candidates "
              "| figure |", "|---|---|---|---|"]
     for p, png in zip(predictions, names, strict=True):
         cells = []
