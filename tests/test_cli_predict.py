@@ -186,7 +186,7 @@ def test_report_refuses_a_folder_of_the_users_files(tiny_model, dev, tmp_path, c
     ("option", "value", "message"),
     [("--top", "0", "--top must be a positive"), ("--q-units", "m", "--q-units must be A or nm"),
      ("--fit-time", "-1", "--fit-time must be a positive"),
-     ("--fit-top", "0", "--fit-top must be a positive")],
+     ("--fit-top", "0", "--fit-top must be a positive"), ("--workers", "0", "--workers must be a positive")],
 )
 def test_bad_options_give_one_line(tiny_model, dev, capsys, option, value, message):
     code, out, err = run(capsys, "predict", str(dev / "conalbumin.txt"), "--model", tiny_model,
