@@ -86,7 +86,8 @@ def centre(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _usable(q, intensity) -> tuple[np.ndarray, np.ndarray]:
-    """log10 q and log10 I of the usable points, sorted by q."""
+    """log10 q of the usable points (finite, q > 0, I > 0) sorted by q, and their
+    positions in the caller's arrays."""
     q = np.asarray(q, dtype=float)
     intensity = np.asarray(intensity, dtype=float)
     if q.shape != intensity.shape or q.ndim != 1:
@@ -96,9 +97,10 @@ def _usable(q, intensity) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"a curve needs at least 2 points with finite q > 0 and I > 0, got {int(keep.sum())}"
         )
-    x, y = np.log10(q[keep]), np.log10(intensity[keep])
+    index = np.flatnonzero(keep)
+    x = np.log10(q[index])
     order = np.argsort(x, kind="stable")
-    return x[order], y[order]
+    return x[order], index[order]
 
 
 def _cells(x: np.ndarray, log_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +116,46 @@ def _covered(log_grid: np.ndarray, x_inside: np.ndarray) -> np.ndarray:
     return (log_grid >= x_inside[0]) & (log_grid <= x_inside[-1])
 
 
+@dataclass(frozen=True)
+class _Binning:
+    """The usable points of a curve that fall on the grid, sorted by q, and their cells."""
+
+    log_grid: np.ndarray  # (n,) log10 of the grid
+    x: np.ndarray  # (k,) log10 q of the points
+    index: np.ndarray  # (k,) their positions in the caller's arrays
+    cell: np.ndarray  # (k,) their grid cells
+    covered: np.ndarray  # (n,) bool: grid points from the first point to the last
+
+    @classmethod
+    def of(cls, q, intensity, grid) -> _Binning:
+        log_grid = np.log10(grid)
+        x, index = _usable(q, intensity)
+        cell, inside = _cells(x, log_grid)
+        x = x[inside]
+        return cls(log_grid, x, index[inside], cell[inside], _covered(log_grid, x))
+
+    def resample(self, cell_values: np.ndarray, first: float, last: float) -> np.ndarray:
+        """Per-cell values (one per occupied cell, in cell order), interpolated onto the
+        covered grid points at the cells' mean log q; 0 elsewhere, shape (n,). The first
+        and last points' own values anchor the ends, so coverage reaches the data's edges."""
+        n = len(self.log_grid)
+        counts = np.bincount(self.cell, minlength=n)
+        occupied = counts > 0
+        mean_x = np.bincount(self.cell, weights=self.x, minlength=n)[occupied] / counts[occupied]
+        px = np.concatenate([[self.x[0]], mean_x, [self.x[-1]]])
+        pv = np.concatenate([[first], cell_values, [last]])
+        out = np.zeros(n)
+        out[self.covered] = np.interp(self.log_grid[self.covered], px, pv)
+        return out
+
+    def cell_sums(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sums of per-point ``values`` over each occupied cell, and the cells' point counts."""
+        n = len(self.log_grid)
+        counts = np.bincount(self.cell, minlength=n)
+        occupied = counts > 0
+        return np.bincount(self.cell, weights=values, minlength=n)[occupied], counts[occupied]
+
+
 def grid_curve(q, intensity, grid) -> tuple[np.ndarray, np.ndarray]:
     """log10 I on the grid and the coverage mask, both shape (n,), before centring.
 
@@ -126,25 +168,13 @@ def grid_curve(q, intensity, grid) -> tuple[np.ndarray, np.ndarray]:
     grid : array, shape (n,)
         The network's log-spaced grid, Å⁻¹.
     """
-    log_grid = np.log10(grid)
-    n = len(log_grid)
-    x, y = _usable(q, intensity)
-    cell, inside = _cells(x, log_grid)
-    x, y, cell = x[inside], y[inside], cell[inside]
-    covered = _covered(log_grid, x)
-    values, mask = np.zeros(n), np.zeros(n)
-    if not covered.any():
-        return values, mask
-    counts = np.bincount(cell, minlength=n)
-    occupied = counts > 0
-    mean_x = np.bincount(cell, weights=x, minlength=n)[occupied] / counts[occupied]
-    mean_y = np.bincount(cell, weights=y, minlength=n)[occupied] / counts[occupied]
-    # The first and last points anchor the ends, so coverage reaches the data's edges.
-    px = np.concatenate([[x[0]], mean_x, [x[-1]]])
-    py = np.concatenate([[y[0]], mean_y, [y[-1]]])
-    values[covered] = np.interp(log_grid[covered], px, py)
-    mask[covered] = 1.0
-    return values, mask
+    bins = _Binning.of(q, intensity, grid)
+    n = len(bins.log_grid)
+    if not bins.covered.any():
+        return np.zeros(n), np.zeros(n)
+    y = np.log10(np.asarray(intensity, dtype=float)[bins.index])
+    sums, counts = bins.cell_sums(y)
+    return bins.resample(sums / counts, y[0], y[-1]), bins.covered.astype(float)
 
 
 def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
@@ -157,37 +187,18 @@ def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
     no Gaussian error to speak of.
     Used only to add fresh noise during training (:func:`add_noise`).
     """
-    q, intensity = np.asarray(q, dtype=float), np.asarray(intensity, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
-    if sigma.shape != q.shape:
-        raise ValueError(f"sigma has shape {sigma.shape}, expected {q.shape} like q")
-    keep = np.isfinite(q) & np.isfinite(intensity) & (q > 0) & (intensity > 0)
-    if keep.sum() < 2:
-        raise ValueError(
-            f"a curve needs at least 2 points with finite q > 0 and I > 0, got {int(keep.sum())}"
-        )
-    x = np.log10(q[keep])
-    s = np.where(np.isfinite(sigma[keep]), np.abs(sigma[keep]), 0.0) / (intensity[keep] * np.log(10))
+    if sigma.shape != np.shape(q):
+        raise ValueError(f"sigma has shape {sigma.shape}, expected {np.shape(q)} like q")
+    bins = _Binning.of(q, intensity, grid)
+    if not bins.covered.any():
+        return np.zeros(len(bins.log_grid))
+    s, intensity = sigma[bins.index], np.asarray(intensity, dtype=float)[bins.index]
+    s = np.where(np.isfinite(s), np.abs(s), 0.0) / (intensity * np.log(10))
     # σ/I ≫ 1 (a point near zero, lost in its noise) has no log-space σ; cap it
     s = np.minimum(s, MAX_LOG_SIGMA)
-    order = np.argsort(x, kind="stable")
-    x, s = x[order], s[order]
-    log_grid = np.log10(grid)
-    n = len(log_grid)
-    cell, inside = _cells(x, log_grid)
-    x, s, cell = x[inside], s[inside], cell[inside]
-    covered = _covered(log_grid, x)
-    out = np.zeros(n)
-    if not covered.any():
-        return out
-    counts = np.bincount(cell, minlength=n)
-    occupied = counts > 0
-    mean_x = np.bincount(cell, weights=x, minlength=n)[occupied] / counts[occupied]
-    cell_s = np.sqrt(np.bincount(cell, weights=s**2, minlength=n)[occupied]) / counts[occupied]
-    px = np.concatenate([[x[0]], mean_x, [x[-1]]])
-    ps = np.concatenate([[s[0]], cell_s, [s[-1]]])
-    out[covered] = np.interp(log_grid[covered], px, ps)
-    return out
+    sums, counts = bins.cell_sums(s**2)
+    return bins.resample(np.sqrt(sums) / counts, s[0], s[-1])
 
 
 def add_noise(x: np.ndarray, log_sigma: np.ndarray, rng: np.random.Generator, *,
