@@ -45,6 +45,11 @@ SIZES = {
     "default": CNNConfig(),
     "medium": CNNConfig(channels=(32, 64, 96, 128), hidden=256),
     "large": CNNConfig(channels=(48, 96, 128, 192), kernel_sizes=(9, 7, 5, 3), hidden=384),
+    # six stages, then the mean and maximum over q instead of the flattened map
+    "global": CNNConfig(channels=(32, 48, 64, 96, 128, 192), kernel_sizes=(7, 5, 5, 3, 3, 3),
+                        pooling="global"),
+    "global-wide": CNNConfig(channels=(48, 64, 96, 128, 192, 256), kernel_sizes=(7, 5, 5, 5, 3, 3),
+                             pooling="global"),
 }
 
 
@@ -121,6 +126,7 @@ def main() -> None:
         train, infer = measure(model, args.seconds)
         shape = (
             f"{cfg.channels} / {cfg.kernel_sizes} / {cfg.hidden}"
+            + (", global pooling" if cfg.pooling == "global" else "")
             if isinstance(cfg, CNNConfig)
             else f"({cfg.n_q}, {cfg.n_q // 2}) / k{cfg.kernel_size} pool {cfg.pool} / {cfg.n_q // 4} tanh"
         )

@@ -35,6 +35,7 @@ META = {
     [
         ("cnn", CNNConfig()),
         ("cnn", CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=16)),
+        ("cnn", CNNConfig(channels=(8, 16, 16), kernel_sizes=(5, 3, 3), hidden=16, pooling="global")),
         ("sasnets", SASNetsConfig()),
     ],
 )
@@ -59,11 +60,39 @@ def test_sasnets_follows_the_published_layout():
     torch.testing.assert_close(model(x)[0], model(y)[0])
 
 
+def shifted_pair(shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A curve-like input with its data in the middle of the grid, and the same data
+    ``shift`` cells further along (as a particle 10**(shift / cells per decade) times
+    smaller would give); the cells outside the data are empty, as masked cells are."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.zeros(1, 2, 256)
+    x[0, 0, 64:160] = torch.randn(96, generator=generator)
+    x[0, 1, 64:160] = 1.0
+    return x, torch.roll(x, shift, dims=-1)
+
+
+def test_global_pooling_reads_a_feature_wherever_it_sits_in_q():
+    # A shift by a multiple of the total pooling stride (2**stages) keeps every pooled
+    # cell's content; with the data away from the edges, mean and max over q are unchanged.
+    torch.manual_seed(0)
+    config = CNNConfig(channels=(8, 16, 16), kernel_sizes=(5, 3, 3), hidden=16, pooling="global")
+    model = build_model("cnn", config, 7, 5).eval()
+    x, shifted = shifted_pair(8 * 4)
+    with torch.inference_mode():
+        torch.testing.assert_close(model.embed(shifted), model.embed(x), rtol=1e-5, atol=1e-6)
+        # the flattening network ties features to their position: the same shift changes it
+        flat = build_model("cnn", CNNConfig(channels=(8, 16, 16), kernel_sizes=(5, 3, 3), hidden=16), 7, 5)
+        flat.eval()
+        assert not torch.allclose(flat.embed(shifted), flat.embed(x), rtol=1e-3, atol=1e-4)
+
+
 def test_config_errors_name_the_problem():
     with pytest.raises(ValueError, match="kernel_sizes must be odd"):
         CNNConfig(kernel_sizes=(6, 5, 5, 3))
     with pytest.raises(ValueError, match="same, non-zero length"):
         CNNConfig(channels=(8, 16))
+    with pytest.raises(ValueError, match="pooling must be one of flatten, global, got 'avg'"):
+        CNNConfig(pooling="avg")
     with pytest.raises(
         ValueError, match=r"unknown \[cnn\] key\(s\) widht; valid: in_channels, n_q, channels"
     ):

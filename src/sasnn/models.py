@@ -1,8 +1,11 @@
 """The networks, and checkpoints that describe themselves.
 
 * :class:`IdentifyCNN` — our 1D CNN: a few conv stages (conv → batch norm → ReLU →
-  max-pool 2), a dense layer over the flattened feature maps (which keeps *where* in
-  q a feature sits), and two heads: form factor and structure factor.
+  max-pool 2), a dense layer, and two heads: form factor and structure factor. The
+  dense layer reads either the flattened feature maps (``pooling = "flatten"``, which
+  keeps *where* in q a feature sits) or their mean and maximum over q (``"global"``,
+  which does not: a particle twice as large shifts log q by a constant, so a feature
+  learnt at one q serves at every q).
 * :class:`SASNets` — a re-implementation of the SASNets network (scattering/sasnets,
   ``oned_convnet``), the baseline.
 
@@ -36,6 +39,16 @@ OPTIMIZER = "optimizer.safetensors"
 META = "meta.json"
 
 
+POOLINGS = ("flatten", "global")
+
+
+class GlobalPool(nn.Module):
+    """(B, C, L) → (B, 2C): the mean and the maximum of each channel over q."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1)
+
+
 @dataclass(frozen=True)
 class CNNConfig:
     """Architecture of :class:`IdentifyCNN`. Sized for a 2-core CPU: see bench/bench_cnn_sizes.py."""
@@ -46,6 +59,7 @@ class CNNConfig:
     kernel_sizes: tuple[int, ...] = (7, 5, 5, 3)  # odd: "same" padding keeps every cell's position
     hidden: int = 256  # width of the dense layer the two heads share
     dropout: float = 0.2  # before the heads (training only)
+    pooling: str = "flatten"  # what the dense layer reads: "flatten" (every cell) or "global" (mean, max)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -61,6 +75,8 @@ class CNNConfig:
             raise ValueError(f"CNNConfig.n_q={self.n_q} is not divisible by 2**{len(self.channels)}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"CNNConfig.dropout must be in [0, 1), got {self.dropout}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"CNNConfig.pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
 
 
 class IdentifyCNN(nn.Module):
@@ -84,8 +100,11 @@ class IdentifyCNN(nn.Module):
             )
             c_in = c_out
         self.stages = nn.ModuleList(stages)
-        flat = c_in * (config.n_q // 2 ** len(stages))
-        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(flat, config.hidden), nn.ReLU())
+        if config.pooling == "global":
+            reduce, width = GlobalPool(), 2 * c_in
+        else:
+            reduce, width = nn.Flatten(), c_in * (config.n_q // 2 ** len(stages))
+        self.dense = nn.Sequential(reduce, nn.Linear(width, config.hidden), nn.ReLU())
         self.dropout = nn.Dropout(config.dropout)
         self.form_factor = nn.Linear(config.hidden, n_classes)
         self.structure_factor = nn.Linear(config.hidden, n_structure_factors)
