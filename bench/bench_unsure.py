@@ -2,11 +2,13 @@
 
     python bench/bench_unsure.py --train data/train --test data/test --out runs/unsure \\
         [--leave-out 4 --seed 0 | --classes a,b,c] [--epochs 40] [--time-budget-min 30] \\
-        [--shipped runs/shipped]
+        [--shipped runs/shipped] [--config configs/global_152k.toml]
 
 1. Picks the left-out classes (``--leave-out`` at random from the catalogue with
-   ``--seed``, or ``--classes``), and trains the default CNN on every other class of
-   the training set (resumable run folder OUT/run).
+   ``--seed``, or ``--classes``), and trains a CNN on every other class of the
+   training set (resumable run folder OUT/run): the default CNNConfig, or the ``[cnn]``
+   table and the ``[train]`` recipe of ``--config`` (a shipped network's run.toml),
+   with this bench's seed, epochs, time budget and threads on top.
 2. Runs the real prediction path (:meth:`sasnn.predict.Predictor.predict` on the
    test set's curves, as `sasnn predict` does on files) and reports the share of
    curves flagged unsure: on the left-out classes (should be high) and on the
@@ -26,10 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from sasnn.datasets import iter_shards, read_manifest
-from sasnn.models import CNNConfig
 from sasnn.predict import Predictor
 from sasnn.preprocessing import default_grid
-from sasnn.training import TrainConfig, fit, load_training_arrays
+from sasnn.training import fit, load_run_config, load_training_arrays
 
 # the kinds of reason (substrings of Prediction.reason); "unlike the training data" is
 # either of the last two, which are reported apart as well
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--time-budget-min", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--shipped", type=Path, help="also rate this finished run on the whole test set")
+    parser.add_argument("--config", type=Path, help="run.toml whose [cnn] and [train] tables to train with")
     args = parser.parse_args()
 
     classes = read_manifest(args.train)["classes"]
@@ -72,9 +74,9 @@ def main() -> None:
     print(f"left out: {', '.join(left_out)}", flush=True)
 
     arrays = load_training_arrays(args.train, default_grid()).without_classes(left_out)
-    config = TrainConfig(seed=args.seed, epochs=args.epochs, patience=args.epochs,
-                         time_budget_s=60 * args.time_budget_min, num_threads=args.threads)
-    fit(arrays, CNNConfig(), config, args.out / "run")
+    config, cnn = load_run_config(args.config, seed=args.seed, epochs=args.epochs, patience=args.epochs,
+                                  time_budget_s=60 * args.time_budget_min, num_threads=args.threads)
+    fit(arrays, cnn, config, args.out / "run")
     predictor = Predictor.from_checkpoint(args.out / "run")
 
     curves = [shard.curve(i) for shard in iter_shards(args.test) for i in range(len(shard))]
