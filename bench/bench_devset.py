@@ -1,6 +1,6 @@
 """The public dev set (DESIGN.md §8): is the expert's model in our top 3, and do fits agree?
 
-    python bench/bench_devset.py [--model RUN_DIR] [--top 3] [--fit [--fit-top 10]] [--fit-time 60] \\
+    python bench/bench_devset.py [--model RUN_DIR] [--top 3] [--fit [--fit-top 10] [--workers 2]] [--fit-time 60] \\
         [--with-expert] [--out results.json]
 
 Runs the same path as `sasnn predict --joint [--fit]` on the real files that ship with
@@ -114,6 +114,8 @@ def main() -> None:
     parser.add_argument("--fit-top", type=int, default=FIT_SHORTLIST,
                         help="with --fit: how many of the classifier's candidates are fitted")
     parser.add_argument("--fit-time", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="with --fit: processes fitting candidates at once (the fits are the same)")
     parser.add_argument("--out", type=Path, help="write every number as JSON here")
     parser.add_argument(
         "--with-expert", action="store_true",
@@ -140,7 +142,8 @@ def main() -> None:
                         for c in prediction.candidates[:3])  # the classifier's order
         fit_cell, after = "", None
         if args.fit:
-            prediction = confirm(prediction, curves, time_limit=args.fit_time, keep=args.top, keep_pairs=also)
+            prediction = confirm(prediction, curves, time_limit=args.fit_time, keep=args.top, keep_pairs=also,
+                                 workers=args.workers)
             # what `sasnn predict --fit` shows: the best --top by BIC of the classifier's
             # shortlist (an --also pair added by --with-expert does not count)
             shown = [f for f in prediction.fits
