@@ -1,7 +1,7 @@
 """The public dev set (DESIGN.md §8): is the expert's model in our top 3, and do fits agree?
 
-    python bench/bench_devset.py [--model RUN_DIR] [--top 3] [--fit [--fit-top 10] [--workers 2]] [--fit-time 60] \\
-        [--with-expert] [--out results.json]
+    python bench/bench_devset.py [--model RUN_DIR] [--top 3] \\
+        [--fit [--fit-top 10] [--workers 2] [--fit-time 60]] [--with-expert] [--out results.json]
 
 Runs the same path as `sasnn predict --joint [--fit]` on the real files that ship with
 sasdata and prints a markdown table: the expert's model, our top 3 with calibrated

@@ -1,7 +1,7 @@
 """Would averaging several trained models beat each of them, on simulated and on real data?
 
     python bench/bench_ensemble.py --model A=src/sasnn/data/model --model B=runs/shipped2 \\
-        --model C=runs/sq --test data/test --test data/test3
+        --model C=runs/sq --test data/test --test data/test3 [--top 3] [--top 10]
 
 For each model alone and for every combination of two or more, the members' calibrated
 probabilities are averaged (:class:`sasnn.ensemble.EnsemblePredictor` without a temperature
@@ -9,7 +9,7 @@ of its own, which would not change the ranking). Prints, per test set, form-fact
 top-3 and structure-factor accuracy, and for the real dev set (bench_devset.py's samples,
 entries of one file combined) the verdict per file (e = exact, f = family, m = miss, in
 the file order of bench_devset.py) and the number of files with the expert's model or its
-family in the top 3.
+family in the top 3 (each ``--top``: 10 is the shortlist `sasnn predict --fit` fits).
 """
 
 from __future__ import annotations
@@ -38,16 +38,20 @@ def simulated_scores(predictor: Predictor, test) -> tuple[float, float, float]:
     )
 
 
-def devset_verdicts(predictor: Predictor, files: list[list]) -> str:
-    groups = predict_groups(predictor, files, top=3, joint=True)
-    return "".join(grade(sample, p.candidates[:3])[0] for sample, (p, _) in zip(SAMPLES, groups, strict=True))
+def devset_verdicts(predictor: Predictor, files: list[list], top: int = 3) -> str:
+    groups = predict_groups(predictor, files, top=top, joint=True)
+    pairs = zip(SAMPLES, groups, strict=True)
+    return "".join(grade(sample, p.candidates[:top])[0] for sample, (p, _) in pairs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", required=True, help="NAME=RUN_DIR, two or more")
     parser.add_argument("--test", action="append", required=True, help="simulated test set folder(s)")
+    parser.add_argument("--top", type=int, action="append",
+                        help="dev-set verdicts within each of these top-k lists (default: 3)")
     args = parser.parse_args()
+    tops = args.top or [3]
 
     predictors = {}
     for item in args.model:
@@ -60,18 +64,20 @@ def main() -> None:
         files = [load_curves(example_data_path(s.file)) for s in SAMPLES]
 
     header = "| models | " + " | ".join(f"{t}: top-1 / top-3 / S(Q)" for t in args.test)
-    print(header + " | dev set per file | dev set hits |")
-    print("|---|" + "---|" * len(tests) + "---|---:|")
+    header += "".join(f" | dev set per file, top {k} | dev set hits, top {k}" for k in tops)
+    print(header + " |")
+    print("|---|" + "---|" * len(tests) + "---|---:|" * len(tops))
     names = list(predictors)
     for k in range(1, len(names) + 1):
         for combo in itertools.combinations(names, k):
             members = [predictors[n] for n in combo]
             predictor = members[0] if k == 1 else EnsemblePredictor.of(members)
             cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t)) for t in tests]
-            verdicts = devset_verdicts(predictor, files)
-            hits = sum(v != "m" for v in verdicts)
             row = f"| {'+'.join(combo)} | " + " | ".join(cells)
-            print(f"{row} | {verdicts} | {hits} of {len(SAMPLES)} |", flush=True)
+            for top in tops:
+                verdicts = devset_verdicts(predictor, files, top)
+                row += f" | {verdicts} | {sum(v != 'm' for v in verdicts)} of {len(SAMPLES)}"
+            print(row + " |", flush=True)
 
 
 if __name__ == "__main__":
