@@ -113,9 +113,11 @@ def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch
 def test_a_damaged_model_folder_is_one_clear_error(tmp_path):
     from sasnn.predict import Predictor, shipped_model_path
 
-    for name in ("member-0/novelty.safetensors", "member-0/model.safetensors", "member-1/model.safetensors"):
+    names = sorted(str(p.relative_to(shipped_model_path())) for p in shipped_model_path().rglob("*.safetensors"))
+    assert "novelty.safetensors" in {n.rsplit("/", 1)[-1] for n in names}
+    for name in names:  # weights and novelty density, of every network
         broken = tmp_path / name.replace("/", "-").split(".")[0]
-        shutil.copytree(shipped_model_path(), broken)  # the shipped ensemble
+        shutil.copytree(shipped_model_path(), broken)
         (broken / name).write_bytes((broken / name).read_bytes()[:100])  # truncated
         with pytest.raises(ValueError, match=f"{name} is damaged"):
             Predictor.from_checkpoint(broken)

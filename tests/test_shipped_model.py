@@ -29,12 +29,12 @@ def predictor() -> Predictor:
 def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     root = shipped_model_path()
     files = {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
-    # an ensemble of two networks; the first carries the novelty density
-    assert set(files) == {"ensemble.json", "member-0/meta.json", "member-0/model.safetensors",
-                          "member-0/novelty.safetensors", "member-1/meta.json", "member-1/model.safetensors"}
+    # one network (F): weights, its description and its novelty density
+    assert set(files) == {"meta.json", "model.safetensors", "novelty.safetensors"}
     assert sum(files.values()) < 5e6  # a few MB of package data
-    assert isinstance(predictor, EnsemblePredictor) and len(predictor.networks) == 2
-    assert predictor.meta["calibration"]["n"] >= 1000  # its temperatures were fitted on fresh curves
+    assert not isinstance(predictor, EnsemblePredictor)
+    assert predictor.model.config.pooling == "global"
+    assert predictor.meta["metrics"]["validation"]["n"] >= 1000  # temperatures fitted on held-out curves
     assert predictor.class_names == list(CATALOG) and len(predictor.class_names) >= 76
     assert predictor.structure_factors == ["none", *STRUCTURE_FACTORS]
     t = predictor.meta["temperatures"]
