@@ -13,18 +13,23 @@ on one core and infers well above 5,000 curves/s: 76 classes x 2,000 curves
 (137k training curves) then take ~1-1.5 min per epoch, and 40 epochs fit inside
 the 2 h budget. "medium" was no better than "default" on a 250-curves/class,
 12-epoch trial (52.1 % vs 52.0 % validation top-1), so the extra cost buys nothing there.
+"global" and "global-wide" pool their last feature map over q (CNNConfig.pooling); the
+shipped network is "global-wide" (README, Identification: 70.9 % validation top-1 after
+8 epochs against 64.8 % for "default", so its higher cost buys accuracy).
 
-Measured 2026-11-27, torch 2.13.0+cpu, --threads 1, with another job busy on the
-second core (a quiet 2-thread run trains "default" at ~3,100 curves/s):
+Measured 2026-12-01, torch 2.13.0+cpu, --threads 2, nothing else running (the
+2026-11-27 run, 1 thread with the second core busy, gave about a third of these rates):
 
 | size | channels / kernels / hidden | parameters | MACs/curve | train curves/s | infer curves/s |
 |---|---|---|---|---|---|
-| tiny | (16, 32, 48, 64) / (7, 5, 5, 3) / 128 | 161,649 | 1.31 M | 3,160 | 18,274 |
-| small | (24, 32, 48, 64) / (7, 5, 5, 3) / 192 | 233,841 | 1.58 M | 2,382 | 12,020 |
-| default | (32, 48, 64, 96) / (7, 5, 5, 3) / 256 | 456,689 | 3.08 M | 1,487 | 8,056 |
-| medium | (32, 64, 96, 128) / (7, 5, 5, 3) / 256 | 624,273 | 5.12 M | 1,138 | 5,388 |
-| large | (48, 96, 128, 192) / (9, 7, 5, 3) / 384 | 1,380,433 | 11.85 M | 656 | 2,938 |
-| SASNets | (256, 128) / k6 pool 4 / 64 tanh | 318,545 | 11.71 M | 398 | 1,214 |
+| tiny | (16, 32, 48, 64) / (7, 5, 5, 3) / 128 | 161,649 | 1.31 M | 9,219 | 63,730 |
+| small | (24, 32, 48, 64) / (7, 5, 5, 3) / 192 | 233,841 | 1.58 M | 6,766 | 50,047 |
+| default | (32, 48, 64, 96) / (7, 5, 5, 3) / 256 | 456,689 | 3.08 M | 5,123 | 33,437 |
+| medium | (32, 64, 96, 128) / (7, 5, 5, 3) / 256 | 624,273 | 5.12 M | 3,540 | 22,088 |
+| large | (48, 96, 128, 192) / (9, 7, 5, 3) / 384 | 1,380,433 | 11.85 M | 1,860 | 11,364 |
+| global | (32, 48, 64, 96, 128, 192) / (7, 5, 5, 3, 3, 3) / 256 | 273,009 | 3.97 M | 4,994 | 24,458 |
+| global-wide | (48, 64, 96, 128, 192, 256) / (7, 5, 5, 5, 3, 3) / 256 | 483,089 | 8.58 M | 2,692 | 15,437 |
+| SASNets | (256, 128) / k6 pool 4 / 64 tanh | 318,545 | 11.71 M | 1,010 | 3,365 |
 """
 
 from __future__ import annotations

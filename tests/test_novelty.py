@@ -113,7 +113,8 @@ def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch
 def test_a_damaged_model_folder_is_one_clear_error(tmp_path):
     from sasnn.predict import Predictor, shipped_model_path
 
-    names = sorted(str(p.relative_to(shipped_model_path())) for p in shipped_model_path().rglob("*.safetensors"))
+    root = shipped_model_path()
+    names = sorted(str(p.relative_to(root)) for p in root.rglob("*.safetensors"))
     assert "novelty.safetensors" in {n.rsplit("/", 1)[-1] for n in names}
     for name in names:  # weights and novelty density, of every network
         broken = tmp_path / name.replace("/", "-").split(".")[0]
