@@ -73,9 +73,10 @@ def main() -> None:
         left_out = sorted(rng.choice(classes, size=args.leave_out, replace=False).tolist())
     print(f"left out: {', '.join(left_out)}", flush=True)
 
-    arrays = load_training_arrays(args.train, default_grid()).without_classes(left_out)
     config, cnn = load_run_config(args.config, seed=args.seed, epochs=args.epochs, patience=args.epochs,
                                   time_budget_s=60 * args.time_budget_min, num_threads=args.threads)
+    arrays = load_training_arrays(args.train, default_grid(), with_sigma=config.noise_augment > 0)
+    arrays = arrays.without_classes(left_out)
     fit(arrays, cnn, config, args.out / "run")
     predictor = Predictor.from_checkpoint(args.out / "run")
 
