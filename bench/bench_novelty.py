@@ -13,7 +13,8 @@ and in-catalogue test curves flagged at that threshold.
 
 Scores (higher = more novel):
 
-- tied Mahalanobis: the product's :class:`sasnn.novelty.FeatureDensity` (Lee et al. 2018);
+- tied Mahalanobis: :class:`sasnn.novelty.FeatureDensity` with ``relative=False`` (Lee et al. 2018),
+  the product's test until 2026-12;
 - relative Mahalanobis: the same minus the distance to one Gaussian over all
   training features (Ren et al. 2021), which discounts directions every class shares;
 - kNN: cosine distance to the k-th nearest of the training features (Sun et al. 2022);
@@ -89,8 +90,8 @@ def main() -> None:
     f_val, f_test = features(model, val.x), features(model, test.x)
     t_ff = meta["temperatures"]["form_factor"]
 
-    tied = FeatureDensity.fit(f_train, y_train, len(known))
-    background = FeatureDensity.fit(f_train, np.zeros(len(f_train), int), 1)
+    tied = FeatureDensity.fit(f_train, y_train, len(known), relative=False)
+    background = FeatureDensity.fit(f_train, np.zeros(len(f_train), int), 1, relative=False)
 
     def energy(x):  # prepared inputs, not features
         logits = logits_in_batches(model, x)[0] / t_ff
@@ -98,8 +99,8 @@ def main() -> None:
         return -t_ff * (top + np.log(np.exp(logits - top[:, None]).sum(1)))
 
     scores = {
-        "tied Mahalanobis (shipped)": lambda f: tied.score(f),
-        "relative Mahalanobis": lambda f: tied.score(f) - background.score(f),
+        "tied Mahalanobis (shipped before)": lambda f: tied.score(f),
+        "relative Mahalanobis (shipped)": lambda f: tied.score(f) - background.score(f),
     }
     for k in (int(s) for s in args.k.split(",")):
         scores[f"kNN cosine, k={k}"] = lambda f, k=k: knn_score(f_train, f, k)

@@ -37,7 +37,7 @@ def test_the_tied_covariance_is_the_within_class_one(clusters):
 
 def test_the_score_is_the_distance_to_the_nearest_class(clusters):
     x, labels, _, _ = clusters
-    density = FeatureDensity.fit(x, labels, 3)
+    density = FeatureDensity.fit(x, labels, 3, relative=False)
     points = np.vstack([x[:20], 30 * np.ones((1, 6))])
     expected = [min(mahalanobis(p, m, density.precision) ** 2 for m in density.means) for p in points]
     np.testing.assert_allclose(density.score(points), expected, rtol=1e-9)
@@ -46,10 +46,39 @@ def test_the_score_is_the_distance_to_the_nearest_class(clusters):
     assert density.score(points)[-1] > 100 * np.median(density.score(x))
 
 
+def test_the_relative_score_subtracts_the_distance_to_all_features(clusters):
+    # Ren et al. 2021: class distance minus the distance to one Gaussian fitted to
+    # every feature; the background checked against sklearn's covariance estimate
+    from sklearn.covariance import EmpiricalCovariance
+
+    x, labels, _, _ = clusters
+    density = FeatureDensity.fit(x, labels, 3)
+    assert density.relative
+    background = EmpiricalCovariance().fit(x)
+    ridge = RIDGE * np.trace(background.covariance_) / 6 * np.eye(6)
+    np.testing.assert_allclose(density.background_mean, background.location_, rtol=1e-10)
+    np.testing.assert_allclose(np.linalg.inv(density.background_precision), background.covariance_ + ridge,
+                               rtol=1e-8, atol=1e-10)
+    points = np.vstack([x[:20], 30 * np.ones((1, 6))])
+    plain = FeatureDensity.fit(x, labels, 3, relative=False).score(points)
+    to_all = [mahalanobis(p, density.background_mean, density.background_precision) ** 2 for p in points]
+    np.testing.assert_allclose(density.score(points), plain - to_all, rtol=1e-8, atol=1e-8)
+
+
+def test_a_density_without_background_scores_the_plain_distance(clusters, tmp_path):
+    # checkpoints saved before the relative score keep the score their threshold was set on
+    x, labels, _, _ = clusters
+    FeatureDensity.fit(x, labels, 3, relative=False).save(tmp_path)
+    old = FeatureDensity.load(tmp_path)
+    assert not old.relative
+    expected = FeatureDensity.fit(x, labels, 3, relative=False).score(x[:30])
+    np.testing.assert_allclose(old.score(x[:30]), expected, rtol=1e-4)
+
+
 def test_a_class_without_curves_is_never_the_nearest(clusters):
     x, labels, _, _ = clusters
     keep = labels != 1
-    density = FeatureDensity.fit(x[keep], labels[keep], 3)
+    density = FeatureDensity.fit(x[keep], labels[keep], 3, relative=False)
     assert not np.isfinite(density.means[1]).any()
     assert np.all(np.isfinite(density.score(x)))
     # points of the missing class are far from both others
@@ -61,7 +90,8 @@ def test_it_round_trips_through_safetensors(clusters, tmp_path):
     density = FeatureDensity.fit(x, labels, 3)
     density.save(tmp_path)
     loaded = FeatureDensity.load(tmp_path)
-    np.testing.assert_allclose(loaded.score(x[:50]), density.score(x[:50]), rtol=1e-4)
+    assert loaded.relative
+    np.testing.assert_allclose(loaded.score(x[:50]), density.score(x[:50]), rtol=1e-3, atol=1e-3)
     assert FeatureDensity.load(tmp_path / "elsewhere") is None
     assert (tmp_path / FILE).read_bytes()[8:9] == b"{"  # a safetensors JSON header, not a pickle
 

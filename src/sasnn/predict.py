@@ -19,10 +19,11 @@ renormalised.
 * the entry is slit-smeared (USANS): training curves are all pinhole-smeared, and a
   slit turns q⁻⁴ into q⁻³, so the network reads another model; the fit still can;
 * the curve is unlike the training data: its distance in the network's feature
-  space to the nearest class (:mod:`sasnn.novelty`) is above the threshold set on
-  validation data, where it flags ``unsure_rate`` (5 %) of in-distribution curves.
-  On models left out of training it fires 2.7x as often as the form-factor head's
-  free energy (Liu et al. 2020) at the same 5 % (bench/bench_unsure.py), so the energy
+  space to the nearest class, relative to its distance from all training features
+  (:mod:`sasnn.novelty`), is above the threshold set on validation data, where it
+  flags ``unsure_rate`` (5 %) of in-distribution curves. On models left out of
+  training a feature distance fires far more often than the form-factor head's free
+  energy (Liu et al. 2020) at the same 5 % (bench/bench_unsure.py), so the energy
   test is used only for checkpoints made before the feature density existed.
 """
 
@@ -287,8 +288,9 @@ class Predictor:
         return tuple(out)
 
     def feature_distance(self, x: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance of prepared inputs ``x`` to the nearest class in the
-        network's feature space, (N,); NaN for a checkpoint without a feature density."""
+        """The novelty score of prepared inputs ``x`` in the network's feature space
+        (:meth:`sasnn.novelty.FeatureDensity.score`), (N,); NaN for a checkpoint without
+        a feature density."""
         if self.density is None:
             return np.full(len(x), np.nan)
         return self.density.score(features(self.model, x))
