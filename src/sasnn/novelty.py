@@ -117,6 +117,8 @@ class FeatureDensity:
             return None
         try:
             tensors = {k: v.astype(np.float64) for k, v in load_file(str(path)).items()}
+            if ("background_mean" in tensors) != ("background_precision" in tensors):
+                raise KeyError("half of the background Gaussian")
             return cls(tensors["means"], tensors["precision"],
                        tensors.get("background_mean"), tensors.get("background_precision"))
         except (SafetensorError, KeyError) as exc:
