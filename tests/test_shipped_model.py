@@ -42,6 +42,7 @@ def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     assert len(predictor.meta["dataset_sha256"]) == 64
     # the novelty density: one mean per class in the shared layer, and its threshold
     assert predictor.density.means.shape == (len(CATALOG), predictor.model.config.hidden)
+    assert predictor.density.relative  # relative Mahalanobis: README, "Unsure on models never trained on"
     assert predictor.meta["unsure"]["feature_distance_threshold"] > 0
 
 
