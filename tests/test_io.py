@@ -88,6 +88,7 @@ def test_multi_entry_file_gives_named_sans_and_usans_curves():
     assert sans.entry != usans.entry and sans.entry and usans.entry
     assert "Qdev" in sans.entry and "slit" in usans.entry  # named from the SASentry titles
     assert sans.label == f"{sans.source} [{sans.entry}]"
+    assert sans.short_label == f"latex_smeared.xml [{sans.entry}]"  # plot titles: no folders
     np.testing.assert_allclose(usans.dq_slit, 0.117)  # NIST USANS slit height, 1/A
     assert usans.dq is None and sans.dq_slit is None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -53,3 +54,9 @@ class Curve:
     def label(self) -> str:
         """Short human name: ``file`` or ``file [entry]``."""
         return f"{self.source} [{self.entry}]" if self.entry else self.source
+
+    @property
+    def short_label(self) -> str:
+        """``label`` with the file's name instead of its path: for plot titles."""
+        name = Path(self.source).name if self.source else ""
+        return f"{name} [{self.entry}]" if self.entry else name

@@ -260,7 +260,7 @@ def explain(
     for k, curve in enumerate(curves):
         expl = explain_curve(network, meta, curve.q, curve.intensity)
         suffix = f"-{k}" if len(curves) > 1 else ""
-        title = f"{curve.label}: {expl.predicted} (p = {expl.probability:.2f})"
+        title = f"{curve.short_label}: {expl.predicted} (p = {expl.probability:.2f})"
         written.append(plot_feature_maps(expl, out_dir / f"feature_maps{suffix}.png", title=title))
         written.append(plot_saliency(expl, out_dir / f"saliency{suffix}.png", title=title))
         if k == 0:

@@ -142,7 +142,7 @@ def pr(
         for note in result.warnings:
             err.print(f"sasnn: warning: {curve.label}: {note}", markup=False, highlight=False)
         if png is not None:
-            plot_pr(result, png, title=curve.label)
+            plot_pr(result, png, title=curve.short_label)
         records.append(_record(curve, result, png))
     if as_json:
         out.print_json(json.dumps(records))
