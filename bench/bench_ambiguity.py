@@ -246,6 +246,8 @@ def report(results: list[dict], top1: float) -> dict:
           f"{100 * summary['top1_ceiling_chi2']:.1f} %)")
     if any("unsure" in r for r in errors):  # runs written before it was stored have none
         unsure_by_delta(errors)
+    else:  # in-catalogue curves: how often the fitter fails the true pair (a χ² test's false alarms)
+        goodness_of_fit(errors + controls, sides=FIT_SIDES[1:])
     pairs: dict[str, list[float]] = {}
     for r in errors:
         key = f"{'@'.join(filter(None, r['true']))} → {'@'.join(filter(None, r['other']))}"
@@ -271,6 +273,32 @@ def unsure_by_delta(errors: list[dict]) -> None:
         if part:
             share = 100 * np.mean([r["unsure"] for r in part])
             print(f"| {name} | {len(part)} | {share:.1f} % |")
+    goodness_of_fit(errors)
+
+
+def reduced_chi2(r: dict, side: str) -> float:
+    """χ²/(n − k) of one side's fit ("other": the named pair; "true": the true pair)."""
+    k = r["k_other"] if side == "other" else max(r["k_true"], 1)
+    return r[f"chi2_{side}_fit"] / max(r["n"] - k, 1)
+
+
+FIT_SIDES = (("the named pair's fit", "other"), ("the true pair's own fit", "true"))
+
+
+def goodness_of_fit(results: list[dict], sides=FIT_SIDES, limits=(1.5, 3.0, 30.0)) -> None:
+    """Would a χ² test of the fit catch what the classifier cannot name?
+
+    The named pair's χ²_red against the true pair's own fit on the same curves: the
+    second is what a right answer gives with this fitter (above 1 only where the fit
+    fails), so it is the false-alarm side of such a test."""
+    print("\n| fit | n | " + " | ".join(f"χ²ᵣ > {t:g}" for t in limits) + " | with unsure, χ²ᵣ > 3 |\n"
+          "|---|---:|" + "---:|" * (len(limits) + 1))
+    for name, side in sides:
+        chi2 = np.array([reduced_chi2(r, side) for r in results])
+        unsure = np.array([r.get("unsure", False) for r in results])
+        shares = " | ".join(f"{100 * np.mean(chi2 > t):.1f} %" for t in limits)
+        either = f"{100 * np.mean(unsure | (chi2 > 3)):.1f} %" if side == "other" else "–"
+        print(f"| {name} | {len(chi2)} | {shares} | {either} |")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def predictor() -> Predictor:
 def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     root = shipped_model_path()
     files = {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
-    # one network (F): weights, its description and its novelty density
+    # one network (G): weights, its description and its novelty density
     assert set(files) == {"meta.json", "model.safetensors", "novelty.safetensors"}
     assert sum(files.values()) < 5e6  # a few MB of package data
     assert not isinstance(predictor, EnsemblePredictor)
