@@ -19,7 +19,8 @@ def _setup_block() -> str:
 def test_readme_runs_the_main_job_on_a_shipped_example_file():
     block = _setup_block()
     assert "bash .ci/setup" in block
-    assert re.search(r"sasnn predict --fit --report \S+ \\\n\s+\"\$\(\.venv/bin/sasnn examples \S+\.xml\)\"", block)
+    main_job = r"sasnn predict --fit --report \S+ \\\n\s+\"\$\(\.venv/bin/sasnn examples \S+\.xml\)\""
+    assert re.search(main_job, block)
 
 
 def test_readme_test_command_is_what_ci_runs():
