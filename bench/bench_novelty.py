@@ -18,7 +18,11 @@ Scores (higher = more novel):
 - relative Mahalanobis: the same minus the distance to one Gaussian over all
   training features (Ren et al. 2021), which discounts directions every class shares;
 - kNN: cosine distance to the k-th nearest of the training features (Sun et al. 2022);
-- energy: -T logsumexp(logits / T) of the form-factor head, the product's older test.
+- energy: -T logsumexp(logits / T) of the form-factor head, the product's older test;
+- relative Mahalanobis on wider features (pooled networks only; the product's test since
+  2026-12): the mean and maximum over q of the last conv stage's maps next to the shared
+  layer (``sasnn.novelty.features(layer="pooled+shared")``): the dense layer mixes the maps
+  down, and the detector gains from seeing them.
 
 With ``--second-run`` (another model without the same classes, trained on other curves)
 the two form an ensemble like the shipped one, and three more scores are compared:
@@ -100,7 +104,7 @@ def main() -> None:
 
     scores = {
         "tied Mahalanobis (shipped before)": lambda f: tied.score(f),
-        "relative Mahalanobis (shipped)": lambda f: tied.score(f) - background.score(f),
+        "relative Mahalanobis": lambda f: tied.score(f) - background.score(f),
     }
     for k in (int(s) for s in args.k.split(",")):
         scores[f"kNN cosine, k={k}"] = lambda f, k=k: knn_score(f_train, f, k)
@@ -109,6 +113,13 @@ def main() -> None:
     for name, score in scores.items():
         s_val, s_test = score(f_val), score(f_test)
         rows[name] = _row(s_val, s_test, unseen)
+    if getattr(model.config, "pooling", "") == "global":
+        def wide(x):
+            return features(model, x, layer="pooled+shared")
+
+        density = FeatureDensity.fit(wide(train.x[subset]), y_train, len(known), layer="pooled+shared")
+        rows["relative Mahalanobis, last stage pooled + shared layer (shipped)"] = _row(
+            density.score(wide(val.x)), density.score(wide(test.x)), unseen)
     rows["energy (older test)"] = _row(energy(val.x), energy(test.x), unseen)
     if args.second_run:
         rows.update(ensemble_rows(model, meta, tied, args.second_run, args.calib, test, unseen))

@@ -94,6 +94,55 @@ def test_it_round_trips_through_safetensors(clusters, tmp_path):
     np.testing.assert_allclose(loaded.score(x[:50]), density.score(x[:50]), rtol=1e-3, atol=1e-3)
     assert FeatureDensity.load(tmp_path / "elsewhere") is None
     assert (tmp_path / FILE).read_bytes()[8:9] == b"{"  # a safetensors JSON header, not a pickle
+    assert loaded.layer == "shared"
+    np.testing.assert_allclose(loaded.precision, density.precision, rtol=1e-5)  # rebuilt from a triangle
+    np.testing.assert_array_equal(loaded.precision, loaded.precision.T)
+
+
+def test_a_file_with_whole_precisions_still_loads(clusters, tmp_path):
+    from safetensors.numpy import save_file
+
+    x, labels, _, _ = clusters
+    density = FeatureDensity.fit(x, labels, 3)
+    save_file({"means": density.means.astype(np.float32), "precision": density.precision.astype(np.float32),
+               "background_mean": density.background_mean.astype(np.float32),
+               "background_precision": density.background_precision.astype(np.float32)}, str(tmp_path / FILE))
+    np.testing.assert_allclose(FeatureDensity.load(tmp_path).score(x[:20]), density.score(x[:20]), rtol=1e-3)
+
+
+def test_the_feature_layer_travels_with_the_file(clusters, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    x, labels, _, _ = clusters
+    FeatureDensity.fit(x, labels, 3, layer="pooled+shared").save(tmp_path)
+    assert FeatureDensity.load(tmp_path).layer == "pooled+shared"
+    # a file written before the layer was stored (no metadata) read the shared layer
+    save_file(load_file(str(tmp_path / FILE)), str(tmp_path / FILE))
+    assert FeatureDensity.load(tmp_path).layer == "shared"
+    save_file(load_file(str(tmp_path / FILE)), str(tmp_path / FILE), metadata={"layer": "logits"})
+    with pytest.raises(ValueError, match="is damaged .*unknown feature layer 'logits'"):
+        FeatureDensity.load(tmp_path)
+
+
+def test_the_wider_features_are_the_pooled_maps_next_to_the_shared_layer():
+    import torch
+
+    from sasnn.models import CNNConfig, IdentifyCNN
+    from sasnn.novelty import features, layer_for
+
+    torch.manual_seed(0)
+    config = CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=12, pooling="global")
+    model = IdentifyCNN(config, 4, 2).eval()
+    x = np.random.default_rng(1).normal(size=(5, 2, 256)).astype(np.float32)
+    with torch.no_grad():
+        maps = model.feature_maps(torch.as_tensor(x))[-1].numpy()  # (5, 16, 64)
+        shared = model.embed(torch.as_tensor(x)).numpy()
+    wide = features(model, x, layer="pooled+shared")
+    expected = np.concatenate([maps.mean(axis=2), maps.max(axis=2), shared], axis=1)
+    np.testing.assert_allclose(wide, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(features(model, x), shared, rtol=1e-6)
+    assert layer_for(model) == "pooled+shared"
+    assert layer_for(IdentifyCNN(CNNConfig(channels=(8, 16), kernel_sizes=(5, 3)), 4, 2)) == "shared"
 
 
 def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch):

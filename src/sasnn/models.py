@@ -125,6 +125,12 @@ class IdentifyCNN(nn.Module):
         """The shared feature vector both heads read, (B, hidden)."""
         return self.dense(self.feature_maps(x)[-1])  # from (B, channels[-1], n_q / 2**stages)
 
+    def embed_with_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The dense layer's input (the pooled or flattened last maps) next to its output,
+        the shared feature vector: (B, width + hidden). For the novelty density."""
+        reduced = self.dense[0](self.feature_maps(x)[-1])
+        return torch.cat([reduced, self.dense[1:](reduced)], dim=1)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.dropout(self.embed(x))  # (B, hidden)
         return self.form_factor(h), self.structure_factor(h)  # (B, n_classes), (B, n_sf)

@@ -293,7 +293,7 @@ class Predictor:
         a feature density."""
         if self.density is None:
             return np.full(len(x), np.nan)
-        return self.density.score(features(self.model, x))
+        return self.density.score(features(self.model, x, layer=self.density.layer))
 
     def _unsure_reasons(
         self, cov: preprocessing.Coverage, shortlist: float, energy: float, distance: float

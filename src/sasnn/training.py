@@ -37,7 +37,7 @@ from sasnn.models import (
     read_meta,
     save_checkpoint,
 )
-from sasnn.novelty import FeatureDensity, features
+from sasnn.novelty import FeatureDensity, features, layer_for
 from sasnn.runs import check_run_dir, open_run_dir, read_json, run_spec, write_json
 
 DENSITY_CURVES = 60_000  # training curves the novelty density is fitted on
@@ -427,7 +427,8 @@ def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -
         "temperatures": {"form_factor": t_ff, "structure_factor": t_sf},
         "unsure": {
             "energy_threshold": evaluation.energy_threshold(ff_logits, t_ff, quantile),
-            "feature_distance_threshold": float(np.quantile(density.score(features(model, val.x)), quantile)),
+            "feature_distance_threshold": float(
+                np.quantile(density.score(features(model, val.x, layer=density.layer)), quantile)),
         },
         "metrics": {"validation": metrics, "best_epoch": best_meta["metrics"]},
     }
@@ -441,7 +442,9 @@ def _fit_density(model: nn.Module, train: ArrayDataset, seed: int) -> FeatureDen
     rng = np.random.default_rng([seed, 2])
     subset = np.sort(rng.choice(len(train), min(len(train), DENSITY_CURVES), replace=False))
     labels = train.form_factor[subset]
-    return FeatureDensity.fit(features(model, train.x[subset]), labels, len(train.class_names))
+    layer = layer_for(model)
+    return FeatureDensity.fit(features(model, train.x[subset], layer=layer), labels,
+                              len(train.class_names), layer=layer)
 
 
 def _base_meta(data: ArrayDataset, config: TrainConfig, spec: dict) -> dict:
