@@ -61,15 +61,19 @@ def plot_prediction(
 
     names = [model_name(c.model, c.structure_factor) for c in prediction.candidates]
     y = np.arange(len(names))
-    height = 0.38 if weights is not None else 0.7
+    height = 0.3 if weights is not None else 0.6
     shift = height / 2 if weights is not None else 0
     ax_bars.barh(y - shift, [c.probability for c in prediction.candidates], height=height, color=colours[0],
                  label="classifier p")
     if weights is not None:
         ax_bars.barh(y + height / 2, weights, height=height, color=colours[1], label="BIC weight × p")
         ax_bars.legend(fontsize=7, loc="lower right")
-    ax_bars.set_yticks(y, names, fontsize=8)
-    ax_bars.invert_yaxis()
+    # names above their bars, inside the panel: pair names are too long for tick labels,
+    # which would run into the data panel on the left
+    ax_bars.set_yticks([])
+    for k, name in enumerate(names):
+        ax_bars.text(0.005, k - 0.32, name, fontsize=8 if len(names) <= 5 else 6.5, va="bottom", ha="left")
+    ax_bars.set_ylim(len(names) - 0.5, -0.6)  # inverted: first candidate on top, room for its name
     ax_bars.set_xlim(0, 1)
     ax_bars.set_xlabel("probability")
     ax_bars.set_title("candidates" + (" (ranked by BIC)" if prediction.fits else ""), fontsize=9)
