@@ -40,7 +40,7 @@ def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     t = predictor.meta["temperatures"]
     assert 0.05 < t["form_factor"] < 20 and 0.05 < t["structure_factor"] < 20
     assert len(predictor.meta["dataset_sha256"]) == 64
-    # the novelty density: one mean per class in the shared layer, and its threshold
+    # the novelty density: one mean per class in its feature space, and its threshold
     config = predictor.model.config  # the pooled last maps (mean, max) next to the shared layer
     assert predictor.density.layer == "pooled+shared"
     assert predictor.density.means.shape == (len(CATALOG), 2 * config.channels[-1] + config.hidden)
