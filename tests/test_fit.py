@@ -116,6 +116,35 @@ def test_resolution_follows_sasmodels_choice():
     assert type(resolution_for_curve(both)).__name__ == "Slit1D"
 
 
+LINEAR_PEARLS = {"radius": 40.0, "edge_sep": 60.0, "num_pearls": 7.0, "sld": 1.0, "sld_solvent": 6.36,
+                 "scale": 0.01, "background": 0.01}
+
+
+def test_a_count_is_chosen_by_scanning_it_not_held_at_the_draw():
+    # LM cannot move an integer (chi2 is a step function of it): the start must pick it
+    q = np.geomspace(0.004, 0.3, 150)
+    curve = sasmodels_curve(LINEAR_PEARLS, q, dq=0.05 * q, model="linear_pearls")
+    (fit,) = fit_candidates(curve, [("linear_pearls", None)], seed=3)
+    assert fit.fixed["num_pearls"] == 7
+    assert fit.chi2_red < 1.5
+    assert fit.parameters["radius"][0] == pytest.approx(40.0, rel=0.05)
+
+
+def test_every_shell_of_the_draws_is_fitted():
+    from sasnn.catalog import CATALOG, sample_parameters
+    from sasnn.fit_start import integer_ranges, parameter_bounds, recount
+
+    rng = np.random.default_rng(0)
+    draws = [sample_parameters(CATALOG["core_multi_shell"], rng) for _ in range(40)]
+    assert {d["n"] for d in draws} == {2.0, 3.0, 4.0}
+    bounds = parameter_bounds("core_multi_shell", None, draws)
+    assert {"thickness1", "thickness4", "sld4"} <= set(bounds)  # shell 4: only draws with n = 4
+    assert "n" not in bounds and integer_ranges("core_multi_shell") == {"n": (2, 4)}
+    two = next(d for d in draws if d["n"] == 2)
+    four = recount(two, "n", 4, draws)
+    assert four["n"] == 4.0 and four["thickness1"] == two["thickness1"] and "thickness4" in four
+
+
 def test_linear_scale_background_is_non_negative():
     model = np.array([4.0, 2.0, 1.0, 0.5])
     assert linear_scale_background(model, 3 * model + 0.5, np.ones(4))[:2] == pytest.approx(

@@ -12,7 +12,10 @@ For each candidate the fit
 3. fits ``scale``, ``background`` (≥ 0) and the remaining parameters by
    Levenberg-Marquardt (bumps' ``lm``, i.e. MPFit with bounds) on the data's own
    resolution (pinhole dQ, or slit length for USANS), from the best few starts,
-   and keeps the lowest χ².
+   and keeps the lowest χ²;
+4. for classes with counts (shells, pearls, layers), which LM cannot move, tries the
+   counts next to the fitted one at the fitted lengths and refits from any that is
+   better already (:func:`_recount`).
 
 Uncertainties are bumps' standard errors from the Jacobian at the optimum, not
 rescaled by χ²_red: with χ²_red ≫ 1 (a model that is not quite right, or σ too
@@ -42,7 +45,15 @@ import numpy as np
 from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
 from sasnn.curve import Curve
 from sasnn.fit_problem import OFFSETS, PENALTY, CandidateProblem, identifiable, offset_names
-from sasnn.fit_start import Start, draw_starts, parameter_bounds, resolution_for_curve
+from sasnn.fit_start import (
+    Start,
+    draw_starts,
+    integer_ranges,
+    parameter_bounds,
+    recount,
+    resolution_for_curve,
+    score_start,
+)
 from sasnn.simulate import model_name
 
 __all__ = [
@@ -281,6 +292,10 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
         run = _run_lm(problem, deadline)
         best = run if best is None or run[0] < best[0] else best
     how = f"{tried} of {len(starts)} start(s), best after {best[3]} LM steps"
+    counts = integer_ranges(model, structure_factor)
+    if counts and tab is None:
+        best, recounted = _recount(best, counts, draws, bounds, deadline)
+        how += "".join(f", refitted with {name} = {n}" for name, n in recounted)
     if tab is not None and time.perf_counter() < deadline:
         # the table fixed the shape; refine every parameter on the direct kernel
         chi2, problem, fitted, _, _ = best
@@ -305,6 +320,40 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
         model, structure_factor, chi2, chi2 / max(n - k, 1), chi2 + k * math.log(n),
         parameters, fixed, q, intensity, n, k, time.perf_counter() - begin, converged,
         how + ("" if converged else f"; stopped at the {MAX_STEPS}-step or time limit"))
+
+
+def _recount(best: tuple, counts: Mapping[str, tuple[int, int]], draws: Sequence[Mapping],
+             bounds: Mapping, deadline: float, rounds: int = 4) -> tuple[tuple, list]:
+    """Try the counts next to the fitted ones (±1, ±2 shells, pearls or layers) at the
+    fitted lengths; refit from any that beats the fit before LM even runs. LM cannot
+    change a count, and the start chose it before the lengths were fitted."""
+    changes = []
+    for _ in range(rounds):
+        chi2, problem = best[0], best[1]
+        params = problem.all_parameters({k: v for k, (v, _) in best[2].items()})
+        params = {k: v for k, v in params.items() if not k.startswith(OFFSETS)}
+        params |= {"scale": 1.0, "background": 0.0}
+        screened = []
+        for name, (lo, hi) in counts.items():
+            if name not in params:  # shape3 of a 2-shell spherical_sld
+                continue
+            now = int(round(params[name]))
+            for n in (now - 1, now + 1, now - 2, now + 2):
+                if lo <= n <= hi and time.perf_counter() < deadline:
+                    start = score_start(problem.curves, problem.model, problem.structure_factor,
+                                        recount(params, name, n, draws), problem.resolutions)
+                    if start is not None and start.chi2 < chi2:
+                        screened.append((start.chi2, name, n, start))
+        if not screened or time.perf_counter() > deadline:
+            break
+        _, name, n, start = min(screened, key=lambda t: t[0])
+        run = _run_lm(CandidateProblem.at(problem.model, problem.structure_factor, start, bounds,
+                                          problem.curves, problem.resolutions), deadline)
+        if not run[0] < chi2:
+            break
+        best = run
+        changes.append((name, n))
+    return best, changes
 
 
 def _run_lm(problem: CandidateProblem, deadline: float) -> tuple:

@@ -68,13 +68,15 @@ class CandidateProblem:
            bounds: Mapping[str, tuple[float, float]], curves: Sequence[Curve],
            resolutions: Sequence, *, tab=None, tabulate: bool = True) -> CandidateProblem:
         """The problem at ``start``: offsets from its linear solve, bounded ×/÷1e4 (scale)
-        and to [0, max I] (background), then the model's ``bounds``."""
+        and to [0, max I] (background), then those of the model's ``bounds`` that the
+        start has (a start with 2 shells has no ``thickness3`` to fit)."""
         start_values, all_bounds = {}, {}
         for i, ((scale, background), curve) in enumerate(zip(start.offsets, curves, strict=True)):
             s_name, b_name = offset_names(i)
             start_values[s_name], start_values[b_name] = scale, background
             all_bounds[s_name] = (scale * 1e-4, scale * 1e4)
             all_bounds[b_name] = (0.0, float(np.max(curve.intensity)))
+        bounds = {k: v for k, v in bounds.items() if k in start.params}  # shells it has
         start_values.update({k: float(start.params[k]) for k in bounds})
         all_bounds.update(bounds)
         return cls(model, structure_factor, dict(start.params), start_values, all_bounds,

@@ -15,7 +15,12 @@ curves nearest to the data, computed on the data's own q points and resolution:
 4. keep the few draws of lowest χ² (:class:`Start`);
 5. rescale every length of each kept draw by one common factor from
    :data:`STRETCH_SCAN` and keep the best: form-factor fringes make χ² multimodal
-   in size, and this puts each start in the data's basin.
+   in size, and this puts each start in the data's basin; then each length alone
+   (:data:`LENGTH_SCAN`), which moves a Bragg peak apart from a layer's fringe;
+6. for classes with integer parameters (shells, pearls, layers: :func:`integer_ranges`),
+   try every value of each in its prior range and keep the best, then scan the
+   lengths again. Least squares cannot move a count (χ² is a step function of it),
+   so a start with the wrong count would end in a wrong fit whatever LM does.
 
 This is "the stored parameters of the nearest simulated training curves" done on
 the exact grid of the data rather than on the network's grid, so that no stored
@@ -47,10 +52,13 @@ __all__ = [
     "Q_WINDOW",
     "Start",
     "draw_starts",
+    "integer_ranges",
     "linear_scale_background",
     "parameter_bounds",
+    "recount",
     "resolution_for_curve",
     "safe_intensity",
+    "score_start",
     "stretch_range",
 ]
 
@@ -59,6 +67,8 @@ PD_MIN = 0.02  # lowest fitted polydispersity: dI/d(pd) = 0 at pd = 0, where LM 
 STRETCH_BEYOND = 3.0  # features may lie this factor in q outside the data (stretch_range)
 # common length factors tried around each kept draw (draw_starts): ±4 % steps over ×/÷2
 STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 35))
+# factors tried on each length alone, after the common stretch: ±5 % steps over ×/÷1.5
+LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 17))
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
@@ -199,20 +209,11 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     entry = CATALOG[model]
     units = _units(model, structure_factor)
     tab = entry.tabulate if structure_factor is None else None
+    counts = integer_ranges(model, structure_factor)
     low, high = np.log(stretch_range(np.concatenate([c.q for c in curves])))
+
     def score(params: dict) -> Start | None:
-        offsets, chi2 = [], 0.0
-        for curve, resolution in zip(curves, resolutions, strict=True):
-            intensity = safe_intensity(model, structure_factor, params, resolution)
-            if intensity is None:
-                return None
-            scale, background, part = linear_scale_background(
-                intensity, np.asarray(curve.intensity, float), np.asarray(curve.sigma, float))
-            if not scale > 0:
-                return None
-            offsets.append((scale, background))
-            chi2 += part
-        return Start(params, tuple(offsets), chi2) if math.isfinite(chi2) else None
+        return score_start(curves, model, structure_factor, params, resolutions)
 
     scored, draws = [], []
     for _ in range(n_draws):
@@ -233,17 +234,82 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     # Fringes make χ² multimodal in the lengths: a draw of the right shape but 30 %
     # too large starts in the wrong basin. Scanning one common length factor moves
     # every feature along q together, into the data's basin, before LM takes over.
+    def stretched(start: Start) -> Start:
+        return _best_variant(start, (_stretch(start.params, factor, units, skip=("radius_effective",))
+                                     for factor in STRETCH_SCAN), score, deadline)
+
+    # then each length alone: a stack's period and its layers' thickness, a core and
+    # its shell, set peaks and fringes apart and a common stretch keeps their ratio.
+    # Not for a tabulated class: a new ratio of its lengths is a new table (minutes).
+    lengths = [] if tab is not None else [name for name, unit in units.items()
+                                          if unit == "Ang" and name != "radius_effective"]
+
+    def one_by_one(start: Start) -> Start:
+        for name in lengths:
+            if isinstance(start.params.get(name), float):
+                start = _best_variant(start, ({**start.params, name: start.params[name] * factor}
+                                              for factor in LENGTH_SCAN), score, deadline)
+        return start
+
     refined = []
     for start in scored[:n_keep]:
-        best = start
-        for factor in STRETCH_SCAN:
-            if time.perf_counter() > deadline:
-                break
-            candidate = score(_stretch(start.params, factor, units, skip=("radius_effective",)))
-            if candidate is not None and candidate.chi2 < best.chi2:
-                best = candidate
+        best = one_by_one(stretched(start))
+        if counts:
+            recounted = best
+            for name, (lo, hi) in counts.items():  # one count at a time, the others held
+                recounted = _best_variant(recounted, (recount(recounted.params, name, n, draws)
+                                                      for n in range(lo, hi + 1)), score, deadline)
+            best = stretched(recounted) if recounted is not best else best
         refined.append(best)
     return sorted(refined, key=lambda s: s.chi2), draws
+
+
+def recount(params: Mapping, name: str, count: int, draws: Sequence[Mapping]) -> dict:
+    """``params`` with the integer parameter ``name`` set to ``count``. A larger count
+    needs the parameters of its extra shells (``thickness3``, ``sld3``, ...), which a
+    draw with fewer has not: they come from the first draw with that count."""
+    donor = next((d for d in draws if d.get(name) == count), {})
+    return {**donor, **params, name: float(count)}
+
+
+def _best_variant(start: Start, variants, score, deadline: float) -> Start:
+    """The lowest-χ² Start among ``start`` and the scored parameter sets ``variants``."""
+    best = start
+    for params in variants:
+        if time.perf_counter() > deadline:
+            break
+        candidate = score(params)
+        if candidate is not None and candidate.chi2 < best.chi2:
+            best = candidate
+    return best
+
+
+def score_start(curves: Sequence[Curve], model: str, structure_factor: str | None,
+                params: Mapping, resolutions: Sequence) -> Start | None:
+    """``params`` (scale 1, background 0) as a Start: each curve's best non-negative
+    scale and background and the total χ²; None where the model fails or needs a
+    scale ≤ 0."""
+    offsets, chi2 = [], 0.0
+    for curve, resolution in zip(curves, resolutions, strict=True):
+        intensity = safe_intensity(model, structure_factor, params, resolution)
+        if intensity is None:
+            return None
+        scale, background, part = linear_scale_background(
+            intensity, np.asarray(curve.intensity, float), np.asarray(curve.sigma, float))
+        if not scale > 0:
+            return None
+        offsets.append((scale, background))
+        chi2 += part
+    return Start(dict(params), tuple(offsets), chi2) if math.isfinite(chi2) else None
+
+
+@cache
+def integer_ranges(model: str, structure_factor: str | None = None) -> Mapping[str, tuple[int, int]]:
+    """The class's integer-valued sasmodels parameters (counts of shells, pearls, layers,
+    arms; shape switches) and their prior ranges, ``{name: (low, high)}``, both included."""
+    units = _units(model, structure_factor)
+    return {name: (int(prior.low), int(prior.high)) for name, prior in CATALOG[model].priors.items()
+            if prior.scale == "int" and name in units}
 
 
 def _shape_key(params: Mapping, tab) -> tuple:
@@ -270,7 +336,9 @@ def parameter_bounds(model: str, structure_factor: str | None, draws: Sequence[M
     """Bounds of every parameter a fit of this pair may vary, from the prior draws.
 
     A parameter is varied when the draws vary it, it is a float, and not an integer
-    count (shells, arms, sides: those stay at their start). Polydispersity widths of
+    count (shells, arms, sides: those stay at their start, chosen by
+    :func:`draw_starts`). A shell's parameters count even if only the draws with that
+    many shells have them. Polydispersity widths of
     the catalogue's polydisperse parameters are varied in [PD_MIN, 0.5]. Tabulated classes
     vary only their length (the others pick the tabulated shape) unless ``shape``.
 
@@ -290,13 +358,16 @@ def parameter_bounds(model: str, structure_factor: str | None, draws: Sequence[M
         priors.update(STRUCTURE_FACTORS[structure_factor].priors)
     tab = entry.tabulate if structure_factor is None and not shape else None
     bounds: dict[str, tuple[float, float]] = {}
-    for name in draws[0]:
+    # every name of every draw: a draw with 2 shells has no thickness3, one with 4 has
+    names = dict.fromkeys(name for d in draws for name in d)
+    for name in names:
         if name in _NOT_FITTED or name in fixed or name not in limits:
             continue
         if tab is not None and name != tab.length:
             continue
-        values = np.array([d[name] for d in draws if isinstance(d.get(name), float)])
-        if values.size < len(draws) or np.ptp(values) == 0 or np.all(values == np.round(values)):
+        present = [d[name] for d in draws if name in d]
+        values = np.array([v for v in present if isinstance(v, float)])
+        if values.size < max(2, len(present)) or np.ptp(values) == 0 or np.all(values == np.round(values)):
             continue
         lo, hi = float(values.min()), float(values.max())
         prior = priors.get(name)
