@@ -58,7 +58,9 @@ def main() -> None:
         name, _, path = item.partition("=")
         predictors[name] = Predictor.from_checkpoint(path)
     grid = next(iter(predictors.values())).grid
-    tests = [load_training_arrays(t, grid) for t in args.test]
+    # each input-channel set its own prepared copy (networks with and without log_sigma)
+    tests = {channels: [load_training_arrays(t, grid, channels=channels) for t in args.test]
+             for channels in {p.channels for p in predictors.values()}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # repairs are reported by `sasnn predict`, not here
         files = [load_curves(example_data_path(s.file)) for s in SAMPLES]
@@ -66,13 +68,16 @@ def main() -> None:
     header = "| models | " + " | ".join(f"{t}: top-1 / top-3 / S(Q)" for t in args.test)
     header += "".join(f" | dev set per file, top {k} | dev set hits, top {k}" for k in tops)
     print(header + " |")
-    print("|---|" + "---|" * len(tests) + "---|---:|" * len(tops))
+    print("|---|" + "---|" * len(args.test) + "---|---:|" * len(tops))
     names = list(predictors)
     for k in range(1, len(names) + 1):
         for combo in itertools.combinations(names, k):
             members = [predictors[n] for n in combo]
+            if len({m.channels for m in members}) > 1:
+                continue  # networks fed different inputs can't be averaged (sasnn.ensemble.SHARED)
             predictor = members[0] if k == 1 else EnsemblePredictor.of(members)
-            cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t)) for t in tests]
+            cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t))
+                     for t in tests[predictor.channels]]
             row = f"| {'+'.join(combo)} | " + " | ".join(cells)
             for top in tops:
                 verdicts = devset_verdicts(predictor, files, top)

@@ -22,7 +22,10 @@ Scores (higher = more novel):
 - relative Mahalanobis on wider features (pooled networks only; the product's test since
   2026-12): the mean and maximum over q of the last conv stage's maps next to the shared
   layer (``sasnn.novelty.features(layer="pooled+shared")``): the dense layer mixes the maps
-  down, and the detector gains from seeing them.
+  down, and the detector gains from seeing them;
+- the same with several means per class (``--sub-means``, k-means within each class in the
+  whitened space, one tied covariance about them): a class spans Q windows, noise levels,
+  structure factors and sizes, so one mean per class sits between its clouds.
 
 With ``--second-run`` (another model without the same classes, trained on other curves)
 the two form an ensemble like the shipped one, and three more scores are compared:
@@ -50,6 +53,7 @@ from sklearn.metrics import roc_auc_score
 from sasnn.evaluation import softmax
 from sasnn.models import load_checkpoint, logits_in_batches
 from sasnn.novelty import FeatureDensity, features
+from sasnn.preprocessing import BASE_CHANNELS
 from sasnn.training import DENSITY_CURVES, load_training_arrays, split
 
 
@@ -73,6 +77,8 @@ def main() -> None:
     parser.add_argument("--k", default="1,10,50")
     parser.add_argument("--second-run", type=Path, help="another run without the same classes")
     parser.add_argument("--calib", type=Path, help="in-distribution curves neither run trained on")
+    parser.add_argument("--sub-means", default="4,16",
+                        help="also score with this many k-means centres per class (comma-separated)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if (args.second_run is None) != (args.calib is None):
@@ -82,14 +88,15 @@ def main() -> None:
     known = meta["class_names"]
     grid = np.asarray(meta["grid"])
     config = meta["train_config"]
-    data = load_training_arrays(args.train, grid)
+    channels = meta["preprocessing"].get("channels", BASE_CHANNELS)
+    data = load_training_arrays(args.train, grid, channels=channels)
     left_out = [c for c in data.class_names if c not in known]
     train, val = split(data.without_classes(left_out), config["val_fraction"], config["seed"])
     rng = np.random.default_rng([config["seed"], 2])  # the subset sasnn.training fits its density on
     subset = np.sort(rng.choice(len(train), min(len(train), DENSITY_CURVES), replace=False))
     f_train, y_train = features(model, train.x[subset]), train.form_factor[subset]
 
-    test = load_training_arrays(args.test, grid)
+    test = load_training_arrays(args.test, grid, channels=channels)
     unseen = np.isin(np.asarray(test.class_names)[test.form_factor], left_out)
     f_val, f_test = features(model, val.x), features(model, test.x)
     t_ff = meta["temperatures"]["form_factor"]
@@ -117,9 +124,15 @@ def main() -> None:
         def wide(x):
             return features(model, x, layer="pooled+shared")
 
-        density = FeatureDensity.fit(wide(train.x[subset]), y_train, len(known), layer="pooled+shared")
+        w_train, w_val, w_test = wide(train.x[subset]), wide(val.x), wide(test.x)
+        density = FeatureDensity.fit(w_train, y_train, len(known), layer="pooled+shared")
         rows["relative Mahalanobis, last stage pooled + shared layer (shipped)"] = _row(
-            density.score(wide(val.x)), density.score(wide(test.x)), unseen)
+            density.score(w_val), density.score(w_test), unseen)
+        for k in (int(s) for s in args.sub_means.split(",") if s):
+            sub = FeatureDensity.fit(w_train, sub_means(w_train, y_train, len(known), k, density.precision),
+                                     len(known) * k, layer="pooled+shared")
+            rows[f"the same, {k} means per class (k-means in the whitened space)"] = _row(
+                sub.score(w_val), sub.score(w_test), unseen)
     rows["energy (older test)"] = _row(energy(val.x), energy(test.x), unseen)
     if args.second_run:
         rows.update(ensemble_rows(model, meta, tied, args.second_run, args.calib, test, unseen))
@@ -140,7 +153,8 @@ def ensemble_rows(model, meta, tied, second_run: Path, calib_dir: Path, test, un
     second, second_meta = load_checkpoint(second_run / "model")
     if second_meta["class_names"] != meta["class_names"]:
         raise SystemExit(f"{second_run} was trained on other classes than the first run")
-    calib = load_training_arrays(calib_dir, np.asarray(meta["grid"]))
+    calib = load_training_arrays(calib_dir, np.asarray(meta["grid"]),
+                                 channels=meta["preprocessing"].get("channels", BASE_CHANNELS))
     known = np.isin(np.asarray(calib.class_names)[calib.form_factor], meta["class_names"])
     x_calib = calib.x[known]
 
@@ -175,6 +189,24 @@ def ensemble_rows(model, meta, tied, second_run: Path, calib_dir: Path, test, un
         "threshold": 1.0,
     }
     return rows
+
+
+def sub_means(f: np.ndarray, labels: np.ndarray, n_classes: int, k: int, precision: np.ndarray) -> np.ndarray:
+    """Labels ``class * k + cluster``: each class's features split into ``k`` k-means
+    clusters (seeded), in the space whitened by the tied ``precision``. A class is no
+    single blob: it spans Q windows, noise levels, structure factors and sizes."""
+    from sklearn.cluster import KMeans
+
+    whiten = np.linalg.cholesky(precision)  # ‖Lᵀ(f − m)‖² is the Mahalanobis distance
+    out = np.zeros(len(labels), dtype=np.int64)
+    for c in range(n_classes):
+        rows = np.flatnonzero(labels == c)
+        if len(rows) < k:
+            out[rows] = c * k
+            continue
+        z = f[rows] @ whiten
+        out[rows] = c * k + KMeans(k, n_init=2, random_state=0).fit_predict(z)
+    return out
 
 
 def _row(s_val: np.ndarray, s_test: np.ndarray, unseen: np.ndarray) -> dict:

@@ -29,7 +29,7 @@ def main() -> None:
 
     predictor = Predictor.from_checkpoint(args.model)
     config = predictor.meta["train_config"]
-    data = load_datasets(args.data, predictor.grid)
+    data = load_datasets(args.data, predictor.grid, channels=predictor.channels)
     if list(data.class_names) != predictor.class_names:
         raise SystemExit(f"{args.model} was not trained on these folders (other class order)")
     train, val = split(data, config["val_fraction"], config["seed"])

@@ -29,7 +29,7 @@ import numpy as np
 
 from sasnn.datasets import iter_shards, read_manifest
 from sasnn.predict import Predictor
-from sasnn.preprocessing import default_grid
+from sasnn.preprocessing import channels_for, default_grid
 from sasnn.training import fit, load_run_config, load_training_arrays
 
 # the kinds of reason (substrings of Prediction.reason); "unlike the training data" is
@@ -75,7 +75,8 @@ def main() -> None:
 
     config, cnn = load_run_config(args.config, seed=args.seed, epochs=args.epochs, patience=args.epochs,
                                   time_budget_s=60 * args.time_budget_min, num_threads=args.threads)
-    arrays = load_training_arrays(args.train, default_grid(), with_sigma=config.noise_augment > 0)
+    arrays = load_training_arrays(args.train, default_grid(), with_sigma=config.noise_augment > 0,
+                                  channels=channels_for(cnn.in_channels))
     arrays = arrays.without_classes(left_out)
     fit(arrays, cnn, config, args.out / "run")
     predictor = Predictor.from_checkpoint(args.out / "run")

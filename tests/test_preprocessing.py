@@ -141,7 +141,7 @@ def test_random_crop_keeps_a_window_and_recentres_it():
 def test_batch_equals_single_curves():
     curves = [measured(0.001 * (1 + k), 0.2 * (1 + k), 100 + 50 * k) for k in range(4)]
     batch = prepare_batch([c[0] for c in curves], [c[1] for c in curves], GRID)
-    assert batch.shape == (4, len(preprocessing.CHANNELS), 256)
+    assert batch.shape == (4, len(preprocessing.BASE_CHANNELS), 256)
     for row, (q, intensity) in zip(batch, curves, strict=True):
         np.testing.assert_array_equal(row, prepare_input(q, intensity, GRID))
 
@@ -206,3 +206,58 @@ def test_grid_log_sigma_is_capped_where_a_point_is_lost_in_its_noise():
     s = preprocessing.grid_log_sigma(q, [1.0, 1e-30, 1.0], [0.1, 1.0, np.inf], GRID)
     assert s[80] == preprocessing.MAX_LOG_SIGMA and s[120] == 0.0  # σ/I = 1e30; a non-finite σ
     assert np.all(np.isfinite(s)) and np.isfinite(s.astype(np.float16)).all()
+
+
+# ------------------------------------------------------------------ the log_sigma channel
+SIGMA_CHANNELS = preprocessing.channels_for(3)
+
+
+def test_log_sigma_channel_is_log10_of_the_gridded_error_on_covered_cells():
+    q = GRID[[40, 60, 80]]  # one point per cell: its own σ in decades, interpolated between
+    x = prepare_input(q, [2.0, 1.5, 1.0], GRID, [0.2, 0.15, 0.1], channels=SIGMA_CHANNELS)
+    assert x.shape == (3, 256) and SIGMA_CHANNELS == ("log_intensity", "mask", "log_sigma")
+    expected = np.log10(0.1 / np.log(10)) + preprocessing.LOG_SIGMA_OFFSET  # σ/I = 10 % everywhere
+    np.testing.assert_allclose(x[2, 40:81], expected, rtol=1e-6)
+    assert np.all(x[2, :40] == 0) and np.all(x[2, 81:] == 0)
+    # the first two channels are those of a two-channel network
+    np.testing.assert_array_equal(x[:2], prepare_input(q, [2.0, 1.5, 1.0], GRID))
+
+
+@pytest.mark.parametrize("factor", [1e-4, 2e5])
+def test_log_sigma_channel_is_scale_free_and_tracks_the_relative_error(factor):
+    q, intensity = measured()
+    x = prepare_input(q, intensity, GRID, 0.03 * intensity, channels=SIGMA_CHANNELS)
+    scaled = prepare_input(q, factor * intensity, GRID, factor * 0.03 * intensity, channels=SIGMA_CHANNELS)
+    np.testing.assert_allclose(scaled, x, atol=2e-5)
+    tenfold = prepare_input(q, intensity, GRID, 0.3 * intensity, channels=SIGMA_CHANNELS)
+    covered = x[1] > 0
+    np.testing.assert_allclose(tenfold[2, covered] - x[2, covered], 1.0, atol=1e-5)  # one decade
+
+
+def test_log_sigma_channel_needs_sigma_and_unknown_channels_are_refused():
+    q, intensity = measured()
+    with pytest.raises(ValueError, match="uncertainty of I"):
+        prepare_input(q, intensity, GRID, channels=SIGMA_CHANNELS)
+    with pytest.raises(ValueError, match="unknown input channels"):
+        prepare_input(q, intensity, GRID, channels=("log_intensity", "log_sigma"))
+    with pytest.raises(ValueError, match="2 to 3 input channels"):
+        preprocessing.channels_for(4)
+
+
+def test_crop_and_fresh_noise_keep_the_log_sigma_channel_consistent():
+    q, intensity = measured()
+    x = prepare_batch([q] * 200, [intensity] * 200, GRID, [0.02 * intensity] * 200, channels=SIGMA_CHANNELS)
+    cropped = random_crop(x, np.random.default_rng(0), probability=1.0, min_cells=40)
+    np.testing.assert_array_equal(cropped[:, 2], x[:, 2] * cropped[:, 1])  # zero where the crop masks
+    s = preprocessing.grid_log_sigma(q, intensity, 0.02 * intensity, GRID)[None].repeat(200, 0)
+    noisy = preprocessing.add_noise(x, s, np.random.default_rng(3), max_scale=2.0)
+    covered = x[0, 1] > 0
+    rise = noisy[:, 2] - x[:, 2]
+    assert np.all(rise[:, ~covered] == 0)
+    per_curve = rise[:, covered]
+    np.testing.assert_allclose(per_curve.max(1), per_curve.min(1), atol=1e-6)  # one factor per curve
+    # the channel rises by log10 sqrt(1 + α²), α ~ U(0, 2): the scatter added says the same α
+    alpha = np.sqrt(10 ** (2 * per_curve[:, 0]) - 1)
+    assert 0 <= alpha.min() and alpha.max() <= 2 + 1e-4
+    added = (noisy[:, 0] - x[:, 0])[:, covered].std(axis=1)
+    np.testing.assert_allclose(added, alpha * s[0, covered].mean(), rtol=0.2, atol=2e-4)

@@ -255,3 +255,31 @@ def test_noise_augmentation_trains_on_the_gridded_uncertainties(dataset_dir, arr
         training.train_one_epoch(model, arrays, optimizer, config, np.random.default_rng(0), cpu)
     with pytest.raises(ValueError, match=r"noise_augment must be in \[0, 3\]"):
         TrainConfig(noise_augment=-1)
+
+
+def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays, tmp_path):
+    from sasnn.predict import Predictor
+    from sasnn.preprocessing import channels_for
+
+    sigma_cnn = replace(TINY_CNN, in_channels=3)
+    with pytest.raises(ValueError, match="reads 3 input channels but the curves were prepared with 2"):
+        fit(arrays, sigma_cnn, TINY_TRAIN, tmp_path / "mismatch")
+    three = load_training_arrays(dataset_dir, default_grid(), with_sigma=True, channels=channels_for(3))
+    assert three.x.shape == (72, 3, 256) and three.channels[2] == "log_sigma"
+    np.testing.assert_array_equal(three.x[:, :2], arrays.x)  # the first two planes do not change
+    covered = three.x[:, 1] > 0
+    np.testing.assert_allclose(three.x[:, 2][covered], (np.log10(three.log_sigma.astype(np.float64).clip(1e-5))
+                                                        + 2.5)[covered], atol=2e-3)  # log_sigma is float16
+    fit(three, sigma_cnn, replace(TINY_TRAIN, noise_augment=1.0, epochs=1), tmp_path / "run")
+    predictor = Predictor.from_checkpoint(tmp_path / "run")
+    assert predictor.channels == channels_for(3) and predictor.meta["preprocessing"]["channels"][2] == "log_sigma"
+    from sasnn.datasets import iter_shards
+
+    curve = next(iter_shards(dataset_dir)).curve(0)
+    x = predictor.prepare(curve)
+    np.testing.assert_array_equal(x, three.x[0])  # prediction prepares a curve as training did
+    noisier = predictor.prepare(replace(curve, sigma=10 * curve.sigma))
+    np.testing.assert_allclose((noisier[2] - x[2])[x[1] > 0], 1.0, atol=1e-5)
+    no_sigma = replace(curve, sigma=None)  # a curve made in code: the reader's fallback estimate
+    (p,) = predictor.predict([no_sigma], top_k=1)
+    assert not (p.reason or "").startswith("this network reads")

@@ -175,7 +175,8 @@ def calibrate(members: Sequence[Predictor], dataset: Path, on_shard=None) -> dic
 
     first = members[0]
     data = load_training_arrays(dataset, first.grid, class_names=first.class_names,
-                                structure_factors=first.structure_factors, on_shard=on_shard)
+                                structure_factors=first.structure_factors, on_shard=on_shard,
+                                channels=first.channels)
     ff, sf = mean_log_probabilities(members, data.x)
     t_ff = calibrate_temperature(ff, data.form_factor)
     t_sf = calibrate_temperature(sf, data.structure_factor)

@@ -71,15 +71,20 @@ def integrated_gradients(
     return attribution, float(out[0, target] - out[1, target])
 
 
-def explain_curve(model, meta: dict, q: np.ndarray, intensity: np.ndarray) -> Explanation:
+def explain_curve(model, meta: dict, q: np.ndarray, intensity: np.ndarray,
+                  sigma: np.ndarray | None = None) -> Explanation:
     """Filters, feature maps and saliency of ``model`` (from a checkpoint) for one curve.
 
-    ``q`` in Å⁻¹, ``intensity`` in any unit (shape (m,) each).
+    ``q`` in Å⁻¹, ``intensity`` and ``sigma`` in any one unit (shape (m,) each; σ is read by
+    networks with a log_sigma channel, and estimated where it is None).
     """
     from sasnn.evaluation import softmax
+    from sasnn.predict import prepare_curve
 
     grid = np.asarray(meta["grid"], dtype=float)
-    x = preprocessing.prepare_input(q, intensity, grid)
+    channels = preprocessing.check_channels(meta.get("preprocessing", {}).get("channels",
+                                                                              preprocessing.BASE_CHANNELS))
+    x = prepare_curve(q, intensity, sigma, grid, channels)
     model.eval()
     with torch.no_grad():
         batch = torch.from_numpy(x[None])
@@ -99,7 +104,7 @@ def explain_curve(model, meta: dict, q: np.ndarray, intensity: np.ndarray) -> Ex
         predicted=meta["class_names"][target],
         probability=float(probabilities[target]),
         logit_gap=gap,
-        channels=tuple(meta.get("preprocessing", {}).get("channels", preprocessing.CHANNELS)),
+        channels=channels,
     )
 
 

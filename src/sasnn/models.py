@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from sasnn.jsonfile import read_described
+from sasnn.preprocessing import channels_for
 
 CHECKPOINT_FORMAT = "sasnn-checkpoint"
 WEIGHTS = "model.safetensors"
@@ -53,7 +54,7 @@ class GlobalPool(nn.Module):
 class CNNConfig:
     """Architecture of :class:`IdentifyCNN`. Sized for a 2-core CPU: see bench/bench_cnn_sizes.py."""
 
-    in_channels: int = 2  # len(preprocessing.CHANNELS): centred log10 I and the coverage mask
+    in_channels: int = 2  # centred log10 I and the coverage mask; 3 adds log σ (preprocessing.channels_for)
     n_q: int = 256  # grid points; must be divisible by 2 ** len(channels)
     channels: tuple[int, ...] = (32, 48, 64, 96)  # output channels of each conv stage; each halves n_q
     kernel_sizes: tuple[int, ...] = (7, 5, 5, 3)  # odd: "same" padding keeps every cell's position
@@ -64,6 +65,7 @@ class CNNConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         object.__setattr__(self, "kernel_sizes", tuple(int(k) for k in self.kernel_sizes))
+        channels_for(self.in_channels)  # raises for a count no preprocessing makes
         if len(self.channels) != len(self.kernel_sizes) or not self.channels:
             raise ValueError(
                 f"CNNConfig: channels {self.channels} and kernel_sizes {self.kernel_sizes} "

@@ -134,6 +134,17 @@ def resolve_model_path(path: str | Path | None) -> Path:
     )
 
 
+def prepare_curve(q, intensity, sigma, grid, channels) -> np.ndarray:
+    """:func:`sasnn.preprocessing.prepare_input` for a measured curve. Where the network
+    reads σ and the curve has none (made in code, not read from a file), σ is the
+    reader's fallback estimate (:func:`sasnn.io_repair.fix_sigma`)."""
+    if "log_sigma" in channels:
+        from sasnn.io_repair import fix_sigma
+
+        sigma = fix_sigma(np.asarray(intensity, float), None if sigma is None else np.asarray(sigma, float))[0]
+    return preprocessing.prepare_input(q, intensity, grid, sigma, channels=channels)
+
+
 @dataclass(frozen=True)
 class Predictor:
     """A loaded, calibrated model. Build with :meth:`from_checkpoint`."""
@@ -172,6 +183,15 @@ class Predictor:
     def networks(self) -> tuple[Predictor, ...]:
         """The single-network predictors behind this one: itself (an ensemble: its members)."""
         return (self,)
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The input planes the network reads (checkpoints before the log_sigma channel: two)."""
+        return preprocessing.check_channels(self.meta["preprocessing"].get("channels", preprocessing.BASE_CHANNELS))
+
+    def prepare(self, curve: Curve) -> np.ndarray:
+        """The network input of one curve, (C, n_q), with this network's grid and channels."""
+        return prepare_curve(curve.q, curve.intensity, curve.sigma, self.grid, self.channels)
 
     @property
     def class_names(self) -> list[str]:
@@ -222,11 +242,11 @@ class Predictor:
         prepared, problems = [], {}
         for i, curve in enumerate(curves):
             try:
-                prepared.append(preprocessing.prepare_input(curve.q, curve.intensity, self.grid))
+                prepared.append(self.prepare(curve))
             except ValueError as exc:
                 problems[i] = str(exc)
-                prepared.append(np.zeros((len(preprocessing.CHANNELS), len(self.grid)), np.float32))
-        x = np.stack(prepared) if prepared else np.zeros((0, 2, len(self.grid)), np.float32)
+                prepared.append(np.zeros((len(self.channels), len(self.grid)), np.float32))
+        x = np.stack(prepared) if prepared else np.zeros((0, len(self.channels), len(self.grid)), np.float32)
         ff_logits, sf_logits = self.logits(x)
         joint = self._joint(*self._calibrated(ff_logits, sf_logits))
         energy = evaluation.energy_score(ff_logits, self.meta["temperatures"]["form_factor"])

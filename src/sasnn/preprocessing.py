@@ -15,6 +15,12 @@ The input, for a fixed log-spaced grid of ``n`` Q values, is ``(C, n)`` float32:
   (Porod q⁻⁴ vs. a mass fractal's q⁻²), which standardising would erase.
   Uncovered cells hold 0.
 * channel 1, ``mask``: 1 where the data cover the cell, 0 elsewhere.
+* channel 2, ``log_sigma`` (networks built with ``in_channels = 3`` only): how
+  uncertain channel 0 is in each cell, as log10 of its 1-σ error in decades
+  (:func:`grid_log_sigma`) plus ``LOG_SIGMA_OFFSET``; uncovered cells hold 0. It is
+  scale-free (σ/I), and it tells the network whether a wiggle is a feature or noise:
+  the same curve at 1 % and at 10 % error looks alike in channel 0 once binned.
+  Training's fresh noise (:func:`add_noise`) raises it by what it adds.
 
 Gridding, in log q / log I:
 
@@ -44,10 +50,32 @@ import numpy as np
 #: Bump whenever the input a given curve produces changes; checkpoints record it
 #: and the predictor refuses a checkpoint made with another version.
 PREPROCESSING_VERSION = 1
-CHANNELS = ("log_intensity", "mask")
+#: Every channel an input can have, in order. A network reads the first ``in_channels``
+#: of them (:func:`channels_for`); checkpoints record which.
+CHANNELS = ("log_intensity", "mask", "log_sigma")
+BASE_CHANNELS = CHANNELS[:2]  # the networks shipped up to network G
 GRID_LOG10_RANGE = (-3.1, 0.1)  # log10(q / Å⁻¹) of the first and last grid points
 GRID_POINTS = 256
 MAX_LOG_SIGMA = 0.5  # decades: grid_log_sigma's cap, a factor 3 in I at 1 σ
+MIN_LOG_SIGMA = 1e-5  # decades: the log_sigma channel's floor (cells without a σ get it)
+LOG_SIGMA_OFFSET = 2.5  # puts 1 % relative error (0.0043 decades) near 0 in the log_sigma channel
+
+
+def channels_for(n: int) -> tuple[str, ...]:
+    """The channels a network with ``n`` input channels reads."""
+    if not len(BASE_CHANNELS) <= n <= len(CHANNELS):
+        raise ValueError(f"a network reads {len(BASE_CHANNELS)} to {len(CHANNELS)} input channels "
+                         f"({', '.join(CHANNELS)}), got {n}")
+    return CHANNELS[:n]
+
+
+def check_channels(channels) -> tuple[str, ...]:
+    """``channels`` (e.g. from a checkpoint's meta) as a tuple this sasnn can prepare."""
+    channels = tuple(channels)
+    if channels != channels_for(len(channels)):
+        raise ValueError(f"unknown input channels {list(channels)}; this sasnn prepares "
+                         f"{', '.join(CHANNELS)} (the first 2 or 3, in that order)")
+    return channels
 
 
 def default_grid(n: int = GRID_POINTS, log10_range: tuple[float, float] = GRID_LOG10_RANGE) -> np.ndarray:
@@ -185,7 +213,8 @@ def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
     the log-intensities do. Uncovered cells and points without a finite σ get 0; a
     point's σ is capped at ``MAX_LOG_SIGMA`` decades (σ/I ≈ 1.2), past which log10 I has
     no Gaussian error to speak of.
-    Used only to add fresh noise during training (:func:`add_noise`).
+    It feeds the ``log_sigma`` input channel (:func:`encode_log_sigma`) and training's
+    fresh noise (:func:`add_noise`).
     """
     sigma = np.asarray(sigma, dtype=float)
     if sigma.shape != np.shape(q):
@@ -201,6 +230,12 @@ def grid_log_sigma(q, intensity, sigma, grid) -> np.ndarray:
     return bins.resample(np.sqrt(sums) / counts, s[0], s[-1])
 
 
+def encode_log_sigma(log_sigma: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The ``log_sigma`` channel from :func:`grid_log_sigma`'s output: log10 of it (floored
+    at ``MIN_LOG_SIGMA``) plus ``LOG_SIGMA_OFFSET`` on covered cells, 0 elsewhere."""
+    return mask * (np.log10(np.maximum(log_sigma, MIN_LOG_SIGMA)) + LOG_SIGMA_OFFSET)
+
+
 def add_noise(x: np.ndarray, log_sigma: np.ndarray, rng: np.random.Generator, *,
               max_scale: float) -> np.ndarray:
     """Training augmentation: a fresh noise draw on top of the stored one.
@@ -209,7 +244,8 @@ def add_noise(x: np.ndarray, log_sigma: np.ndarray, rng: np.random.Generator, *,
     in every covered cell, α uniform in [0, ``max_scale``] per curve, and is re-centred
     with :func:`centre`. The network then never sees one curve with the same noise
     twice, so it cannot learn a training curve's noise by heart. The curve is noisier
-    than measured by a factor sqrt(1 + α²) at most.
+    than measured by a factor sqrt(1 + α²) at most, and its ``log_sigma`` channel, where
+    it has one, says so: it rises by log10 sqrt(1 + α²).
 
     ``x``: float32 (B, C, n) from :func:`prepare_batch`; ``log_sigma``: (B, n). A new
     array is returned.
@@ -218,26 +254,38 @@ def add_noise(x: np.ndarray, log_sigma: np.ndarray, rng: np.random.Generator, *,
     alpha = rng.uniform(0.0, max_scale, size=(len(x), 1))
     noise = alpha * np.asarray(log_sigma, dtype=np.float32) * rng.standard_normal(log_sigma.shape)
     x[:, 0] = centre(x[:, 0] + noise * x[:, 1], x[:, 1])
+    if x.shape[1] > CHANNELS.index("log_sigma"):
+        x[:, 2] += (0.5 * np.log10(1 + alpha**2) * x[:, 1]).astype(np.float32)
     return x
 
 
-def prepare_input(q, intensity, grid) -> np.ndarray:
-    """The network input of one curve: float32, shape (len(CHANNELS), n).
+def prepare_input(q, intensity, grid, sigma=None, *, channels=BASE_CHANNELS) -> np.ndarray:
+    """The network input of one curve: float32, shape (len(channels), n).
 
     See the module docstring for what each channel holds. ``q`` in Å⁻¹,
-    ``intensity`` in any unit; ``grid`` in Å⁻¹ (:func:`default_grid`).
+    ``intensity`` and ``sigma`` (1-σ errors of I, needed for the ``log_sigma`` channel)
+    in any one unit; ``grid`` in Å⁻¹ (:func:`default_grid`); ``channels``: a network's
+    (:func:`channels_for`).
     """
+    channels = check_channels(channels)
     values, mask = grid_curve(q, intensity, grid)
-    return np.stack([centre(values, mask), mask]).astype(np.float32)
+    planes = [centre(values, mask), mask]
+    if "log_sigma" in channels:
+        if sigma is None:
+            raise ValueError("this network reads the uncertainty of I, but the curve has none")
+        planes.append(encode_log_sigma(grid_log_sigma(q, intensity, sigma, grid), mask))
+    return np.stack(planes).astype(np.float32)
 
 
-def prepare_batch(qs: Sequence, intensities: Sequence, grid) -> np.ndarray:
-    """:func:`prepare_input` for many curves: float32, shape (B, len(CHANNELS), n)."""
-    if len(qs) != len(intensities):
-        raise ValueError(f"got {len(qs)} q arrays but {len(intensities)} intensity arrays")
-    out = np.zeros((len(qs), len(CHANNELS), len(grid)), dtype=np.float32)
+def prepare_batch(qs: Sequence, intensities: Sequence, grid, sigmas: Sequence | None = None, *,
+                  channels=BASE_CHANNELS) -> np.ndarray:
+    """:func:`prepare_input` for many curves: float32, shape (B, len(channels), n)."""
+    if len(qs) != len(intensities) or (sigmas is not None and len(sigmas) != len(qs)):
+        raise ValueError(f"got {len(qs)} q arrays but {len(intensities)} intensity arrays"
+                         + ("" if sigmas is None else f" and {len(sigmas)} sigma arrays"))
+    out = np.zeros((len(qs), len(channels), len(grid)), dtype=np.float32)
     for i, (q, intensity) in enumerate(zip(qs, intensities, strict=True)):
-        out[i] = prepare_input(q, intensity, grid)
+        out[i] = prepare_input(q, intensity, grid, None if sigmas is None else sigmas[i], channels=channels)
     return out
 
 
@@ -282,20 +330,24 @@ def random_crop(x: np.ndarray, rng: np.random.Generator, *, probability: float, 
     cells = np.arange(n)
     keep = (cells >= start[:, None]) & (cells < (start + new_width)[:, None])
     keep |= ~crop[:, None]
-    x[:, 1] *= keep
+    x[:, 1:] *= keep[:, None]  # the mask, and the log_sigma channel where there is one
     x[:, 0] = centre(x[:, 0], x[:, 1])
     return x
 
 
 __all__ = [
+    "BASE_CHANNELS",
     "CHANNELS",
     "PREPROCESSING_VERSION",
     "Coverage",
     "add_noise",
     "centre",
+    "channels_for",
+    "check_channels",
     "check_grid",
     "coverage",
     "default_grid",
+    "encode_log_sigma",
     "grid_curve",
     "grid_log_sigma",
     "prepare_batch",

@@ -99,6 +99,7 @@ class ArrayDataset:
     grid: np.ndarray  # (n_q,) Å⁻¹
     manifest_sha256: str
     log_sigma: np.ndarray | None = None  # (N, n_q) float16, preprocessing.grid_log_sigma; for add_noise
+    channels: tuple[str, ...] = preprocessing.BASE_CHANNELS  # what x's C planes hold
 
     def __len__(self) -> int:
         return len(self.x)
@@ -135,14 +136,17 @@ def load_training_arrays(
     structure_factors: list[str] | None = None,
     on_shard: Callable[[int], None] | None = None,
     with_sigma: bool = False,
+    channels: Sequence[str] = preprocessing.BASE_CHANNELS,
 ) -> ArrayDataset:
     """Stream a dataset's shards through :func:`preprocessing.prepare_input`.
 
     Labels index the dataset's own class list, or ``class_names`` /
     ``structure_factors`` when given (a model's logit order); a label the model
     doesn't know is an error. ``with_sigma`` also grids each curve's uncertainty
-    (``log_sigma``, for the noise augmentation).
+    (``log_sigma``, for the noise augmentation). ``channels``: the input planes of the
+    network to be fed (:func:`sasnn.preprocessing.channels_for`).
     """
+    channels = preprocessing.check_channels(channels)
     from sasnn.datasets import iter_shards, read_manifest
     from sasnn.shards import MANIFEST, file_sha256
 
@@ -162,7 +166,8 @@ def load_training_arrays(
         o = shard.offsets
         curves = [slice(o[i], o[i + 1]) for i in range(n)]
         xs.append(preprocessing.prepare_batch([shard.q[c] for c in curves],
-                                              [shard.intensity[c] for c in curves], grid))
+                                              [shard.intensity[c] for c in curves], grid,
+                                              [shard.sigma[c] for c in curves], channels=channels))
         if with_sigma:
             log_sigma.append(np.stack([
                 preprocessing.grid_log_sigma(shard.q[c], shard.intensity[c], shard.sigma[c], grid)
@@ -186,6 +191,7 @@ def load_training_arrays(
         np.asarray(grid, float),
         file_sha256(Path(dataset_dir) / MANIFEST),
         np.concatenate(log_sigma) if with_sigma else None,
+        channels,
     )
 
 
@@ -195,6 +201,7 @@ def load_datasets(
     *,
     on_shard: Callable[[int], None] | None = None,
     with_sigma: bool = False,
+    channels: Sequence[str] = preprocessing.BASE_CHANNELS,
 ) -> ArrayDataset:
     """Several dataset folders as one training set (e.g. two ``sasnn simulate`` runs).
 
@@ -211,7 +218,7 @@ def load_datasets(
     if not dirs:
         raise ValueError("no dataset folder given")
     if len(dirs) == 1:
-        return load_training_arrays(dirs[0], grid, on_shard=on_shard, with_sigma=with_sigma)
+        return load_training_arrays(dirs[0], grid, on_shard=on_shard, with_sigma=with_sigma, channels=channels)
     manifests = [read_manifest(d) for d in dirs]
     first = manifests[0]
     seeds: dict[int, Path] = {}
@@ -224,7 +231,8 @@ def load_datasets(
             raise ValueError(f"{d} and {seeds[manifest['seed']]} were simulated with the same seed "
                              f"({manifest['seed']}), so they hold the same curves")
         seeds[manifest["seed"]] = d
-    parts = [load_training_arrays(d, grid, on_shard=on_shard, with_sigma=with_sigma) for d in dirs]
+    parts = [load_training_arrays(d, grid, on_shard=on_shard, with_sigma=with_sigma, channels=channels)
+             for d in dirs]
     digest = hashlib.sha256("\n".join(part.manifest_sha256 for part in parts).encode()).hexdigest()
     return replace(
         parts[0],
@@ -349,6 +357,10 @@ def fit(
     """
     run_dir = Path(run_dir)
     kind = kind_of(model_config)
+    wanted = getattr(model_config, "in_channels", len(preprocessing.BASE_CHANNELS))
+    if wanted != len(data.channels):
+        raise ValueError(f"the network reads {wanted} input channels but the curves were prepared with "
+                         f"{len(data.channels)} ({', '.join(data.channels)})")
     spec = run_spec(data, kind, model_config, config)
     if open_run_dir(run_dir, spec):
         if FeatureDensity.load(run_dir / "model") is None:  # finished by a sasnn without it
@@ -457,7 +469,7 @@ def _base_meta(data: ArrayDataset, config: TrainConfig, spec: dict) -> dict:
         "grid": data.grid.tolist(),
         "preprocessing": {
             "version": preprocessing.PREPROCESSING_VERSION,
-            "channels": list(preprocessing.CHANNELS),
+            "channels": list(data.channels),
         },
         "train_config": asdict(config),
         "dataset_sha256": data.manifest_sha256,

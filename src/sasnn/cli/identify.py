@@ -50,18 +50,22 @@ def _progress(total: int, label: str):
     return progress, progress.add_task(label, total=total, info="")
 
 
-def _load_arrays(data: Path | list[Path], grid, with_sigma: bool = False, **labels):
+def _load_arrays(data: Path | list[Path], grid, with_sigma: bool = False, channels=None, **labels):
     """One dataset folder (with the model's ``labels`` order), or several for training."""
     from sasnn.datasets import read_manifest
     from sasnn.training import load_datasets, load_training_arrays
 
+    from sasnn.preprocessing import BASE_CHANNELS
+
+    channels = channels or BASE_CHANNELS
     folders = data if isinstance(data, list) else [data]
     progress, task = _progress(sum(read_manifest(d)["n_curves"] for d in folders), "preparing curves")
     advance = lambda n: progress.advance(task, n)  # noqa: E731
     with progress:
         if isinstance(data, list):
-            return load_datasets(folders, grid, on_shard=advance, with_sigma=with_sigma)
-        return load_training_arrays(data, grid, on_shard=advance, with_sigma=with_sigma, **labels)
+            return load_datasets(folders, grid, on_shard=advance, with_sigma=with_sigma, channels=channels)
+        return load_training_arrays(data, grid, on_shard=advance, with_sigma=with_sigma, channels=channels,
+                                    **labels)
 
 
 @app.command()
@@ -78,12 +82,14 @@ def train(
     architecture: str = typer.Option("cnn", help="cnn, or sasnets (the baseline network)."),
 ) -> None:
     """Train the identification network on a simulated dataset; resumable after a kill."""
-    from sasnn.preprocessing import default_grid
+    from sasnn.preprocessing import channels_for, default_grid
     from sasnn.training import check_run_dir, fit, load_run_config
 
     train_config, model_config = load_run_config(config, architecture, epochs=epochs, seed=seed)
     check_run_dir(out_dir)
-    arrays = _load_arrays(data, default_grid(model_config.n_q), with_sigma=train_config.noise_augment > 0)
+    channels = channels_for(getattr(model_config, "in_channels", 2))  # SASNets reads channel 0 only
+    arrays = _load_arrays(data, default_grid(model_config.n_q), with_sigma=train_config.noise_augment > 0,
+                          channels=channels)
     progress, task = _progress(round(len(arrays) * (1 - train_config.val_fraction)), "epoch 1")
 
     def report(event: dict) -> None:
@@ -153,7 +159,8 @@ def evaluate(
     if report_dir is not None:
         _check_out_dir(report_dir, REPORT_FILES)
     arrays = _load_arrays(
-        data, predictor.grid, class_names=predictor.class_names, structure_factors=predictor.structure_factors
+        data, predictor.grid, channels=predictor.channels, class_names=predictor.class_names,
+        structure_factors=predictor.structure_factors,
     )
     start = time.perf_counter()
     ff_logits, sf_logits = predictor.logits(arrays.x)
@@ -258,7 +265,7 @@ def explain(
     _check_out_dir(out_dir, EXPLAIN_FILES)
     written = []
     for k, curve in enumerate(curves):
-        expl = explain_curve(network, meta, curve.q, curve.intensity)
+        expl = explain_curve(network, meta, curve.q, curve.intensity, curve.sigma)
         suffix = f"-{k}" if len(curves) > 1 else ""
         title = f"{curve.short_label}: {expl.predicted} (p = {expl.probability:.2f})"
         written.append(plot_feature_maps(expl, out_dir / f"feature_maps{suffix}.png", title=title))
