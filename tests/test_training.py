@@ -268,11 +268,12 @@ def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays
     assert three.x.shape == (72, 3, 256) and three.channels[2] == "log_sigma"
     np.testing.assert_array_equal(three.x[:, :2], arrays.x)  # the first two planes do not change
     covered = three.x[:, 1] > 0
-    np.testing.assert_allclose(three.x[:, 2][covered], (np.log10(three.log_sigma.astype(np.float64).clip(1e-5))
-                                                        + 2.5)[covered], atol=2e-3)  # log_sigma is float16
+    log_sigma = three.log_sigma.astype(np.float64)  # stored as float16, hence the tolerance
+    np.testing.assert_allclose(three.x[:, 2][covered], (np.log10(log_sigma.clip(1e-5)) + 2.5)[covered], atol=2e-3)
     fit(three, sigma_cnn, replace(TINY_TRAIN, noise_augment=1.0, epochs=1), tmp_path / "run")
     predictor = Predictor.from_checkpoint(tmp_path / "run")
-    assert predictor.channels == channels_for(3) and predictor.meta["preprocessing"]["channels"][2] == "log_sigma"
+    assert predictor.channels == channels_for(3)
+    assert predictor.meta["preprocessing"]["channels"][2] == "log_sigma"
     from sasnn.datasets import iter_shards
 
     curve = next(iter_shards(dataset_dir)).curve(0)

@@ -141,7 +141,8 @@ def prepare_curve(q, intensity, sigma, grid, channels) -> np.ndarray:
     if "log_sigma" in channels:
         from sasnn.io_repair import fix_sigma
 
-        sigma = fix_sigma(np.asarray(intensity, float), None if sigma is None else np.asarray(sigma, float))[0]
+        given = None if sigma is None else np.asarray(sigma, float)
+        sigma = fix_sigma(np.asarray(intensity, float), given)[0]
     return preprocessing.prepare_input(q, intensity, grid, sigma, channels=channels)
 
 
@@ -187,7 +188,8 @@ class Predictor:
     @property
     def channels(self) -> tuple[str, ...]:
         """The input planes the network reads (checkpoints before the log_sigma channel: two)."""
-        return preprocessing.check_channels(self.meta["preprocessing"].get("channels", preprocessing.BASE_CHANNELS))
+        recorded = self.meta["preprocessing"].get("channels", preprocessing.BASE_CHANNELS)
+        return preprocessing.check_channels(recorded)
 
     def prepare(self, curve: Curve) -> np.ndarray:
         """The network input of one curve, (C, n_q), with this network's grid and channels."""

@@ -218,7 +218,8 @@ def load_datasets(
     if not dirs:
         raise ValueError("no dataset folder given")
     if len(dirs) == 1:
-        return load_training_arrays(dirs[0], grid, on_shard=on_shard, with_sigma=with_sigma, channels=channels)
+        return load_training_arrays(dirs[0], grid, on_shard=on_shard, with_sigma=with_sigma,
+                                    channels=channels)
     manifests = [read_manifest(d) for d in dirs]
     first = manifests[0]
     seeds: dict[int, Path] = {}

@@ -53,9 +53,8 @@ def _progress(total: int, label: str):
 def _load_arrays(data: Path | list[Path], grid, with_sigma: bool = False, channels=None, **labels):
     """One dataset folder (with the model's ``labels`` order), or several for training."""
     from sasnn.datasets import read_manifest
-    from sasnn.training import load_datasets, load_training_arrays
-
     from sasnn.preprocessing import BASE_CHANNELS
+    from sasnn.training import load_datasets, load_training_arrays
 
     channels = channels or BASE_CHANNELS
     folders = data if isinstance(data, list) else [data]
