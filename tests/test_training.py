@@ -269,7 +269,8 @@ def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays
     np.testing.assert_array_equal(three.x[:, :2], arrays.x)  # the first two planes do not change
     covered = three.x[:, 1] > 0
     log_sigma = three.log_sigma.astype(np.float64)  # stored as float16, hence the tolerance
-    np.testing.assert_allclose(three.x[:, 2][covered], (np.log10(log_sigma.clip(1e-5)) + 2.5)[covered], atol=2e-3)
+    encoded = np.log10(log_sigma.clip(1e-5)) + 2.5
+    np.testing.assert_allclose(three.x[:, 2][covered], encoded[covered], atol=2e-3)
     fit(three, sigma_cnn, replace(TINY_TRAIN, noise_augment=1.0, epochs=1), tmp_path / "run")
     predictor = Predictor.from_checkpoint(tmp_path / "run")
     assert predictor.channels == channels_for(3)
