@@ -209,7 +209,11 @@ def main() -> None:
         name, _, run_dir = item.partition("=")
         if not run_dir:
             parser.error(f"--score-run takes NAME=RUN_DIR, got {item!r}")
-        rows.insert(0, score_run(name, Path(run_dir), test))
+        channels = Predictor.from_checkpoint(run_dir).channels
+        scored = test if channels == test.channels else load_training_arrays(  # a network reading σ
+            args.test, grid, class_names=list(train.class_names),
+            structure_factors=list(train.structure_factors), channels=channels)
+        rows.insert(0, score_run(name, Path(run_dir), scored))
     if not args.no_knn:
         rows.append(knn(train, test, args.knn_max_test))
     if args.gbt:

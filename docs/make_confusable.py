@@ -38,7 +38,7 @@ def main() -> None:
     predictor = Predictor.from_checkpoint(args.model)
     names = predictor.class_names
     arrays = load_training_arrays(args.data, predictor.grid, class_names=names,
-                                  structure_factors=predictor.structure_factors)
+                                  structure_factors=predictor.structure_factors, channels=predictor.channels)
     curves = [shard.curve(i) for shard in iter_shards(args.data) for i in range(len(shard))]
     p_ff, _ = predictor.probabilities(arrays.x)
     predicted = p_ff.argmax(1)
