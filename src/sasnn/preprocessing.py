@@ -18,9 +18,10 @@ The input, for a fixed log-spaced grid of ``n`` Q values, is ``(C, n)`` float32:
 * channel 2, ``log_sigma`` (networks built with ``in_channels = 3`` only): how
   uncertain channel 0 is in each cell, as log10 of its 1-σ error in decades
   (:func:`grid_log_sigma`) plus ``LOG_SIGMA_OFFSET``; uncovered cells hold 0. It is
-  scale-free (σ/I), and it tells the network whether a wiggle is a feature or noise:
-  the same curve at 1 % and at 10 % error looks alike in channel 0 once binned.
-  Training's fresh noise (:func:`add_noise`) raises it by what it adds.
+  scale-free (σ/I), and tells the network how far to trust each cell. Training's fresh
+  noise (:func:`add_noise`) raises it by what it adds. On an 8-epoch trial it gained
+  0.1 points of test top-1 (README, Identification): the network reads the noise from
+  the binned curve itself, so no shipped network uses it.
 
 Gridding, in log q / log I:
 

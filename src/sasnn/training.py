@@ -146,10 +146,10 @@ def load_training_arrays(
     (``log_sigma``, for the noise augmentation). ``channels``: the input planes of the
     network to be fed (:func:`sasnn.preprocessing.channels_for`).
     """
-    channels = preprocessing.check_channels(channels)
     from sasnn.datasets import iter_shards, read_manifest
     from sasnn.shards import MANIFEST, file_sha256
 
+    channels = preprocessing.check_channels(channels)
     manifest = read_manifest(dataset_dir)
     classes = list(class_names or manifest["classes"])
     sfs = list(structure_factors or manifest["structure_factors"])
