@@ -132,7 +132,8 @@ def main() -> None:
         rows["the same, thresholded per nearest class (its own 95 % of validation)"] = _row(
             *per_class_scores(density, w_val, w_test), unseen)
         for k in (int(s) for s in args.sub_means.split(",") if s):
-            sub = FeatureDensity.fit(w_train, y_train, len(known), layer="pooled+shared", means_per_class=k)
+            sub = FeatureDensity.fit(w_train, sub_means(w_train, y_train, len(known), k, density.precision),
+                                     len(known) * k, layer="pooled+shared")
             rows[f"the same, {k} means per class (k-means in the whitened space)"] = _row(
                 sub.score(w_val), sub.score(w_test), unseen)
     rows["energy (older test)"] = _row(energy(val.x), energy(test.x), unseen)
@@ -208,6 +209,23 @@ def per_class_scores(density: FeatureDensity, f_val: np.ndarray, f_test: np.ndar
     cut = np.array([np.quantile(s_val[n_val == c], 0.95) if (n_val == c).sum() >= 50 else overall
                     for c in range(len(density.means))])
     return s_val - cut[n_val], s_test - cut[n_test]
+
+
+def sub_means(f: np.ndarray, labels: np.ndarray, n_classes: int, k: int, precision: np.ndarray) -> np.ndarray:
+    """Labels ``class * k + cluster``: each class's features split into ``k`` k-means
+    clusters (seeded), in the space whitened by the tied ``precision``. A class is no
+    single blob: it spans Q windows, noise levels, structure factors and sizes."""
+    from sklearn.cluster import KMeans
+
+    whiten = np.linalg.cholesky(precision)  # ‖Lᵀ(f − m)‖² is the Mahalanobis distance
+    out = np.zeros(len(labels), dtype=np.int64)
+    for c in range(n_classes):
+        rows = np.flatnonzero(labels == c)
+        if len(rows) <= k:
+            out[rows] = c * k + np.arange(len(rows))
+            continue
+        out[rows] = c * k + KMeans(k, n_init=2, random_state=0).fit_predict(f[rows] @ whiten)
+    return out
 
 
 def _row(s_val: np.ndarray, s_test: np.ndarray, unseen: np.ndarray) -> dict:

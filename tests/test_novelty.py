@@ -85,39 +85,6 @@ def test_a_class_without_curves_is_never_the_nearest(clusters):
     assert np.median(density.score(x[labels == 1])) > 10 * np.median(density.score(x[keep]))
 
 
-def test_kmeans_finds_separated_blobs_as_sklearn_does():
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score
-
-    from sasnn.novelty import kmeans
-
-    rng = np.random.default_rng(1)
-    centres = 10 * rng.normal(size=(5, 4))
-    z = centres[rng.integers(0, 5, 600)] + rng.normal(size=(600, 4))
-    ours = kmeans(z, 5, np.random.default_rng(0))
-    theirs = KMeans(5, n_init=10, random_state=0).fit_predict(z)
-    assert adjusted_rand_score(theirs, ours) == 1.0
-    np.testing.assert_array_equal(kmeans(z, 5, np.random.default_rng(0)), ours)  # seeded
-    assert sorted(kmeans(z[:3], 5, np.random.default_rng(0))) == [0, 1, 2]  # fewer rows than k
-
-
-def test_several_means_per_class_see_the_gap_between_its_clouds():
-    rng = np.random.default_rng(2)
-    # class 0 is two clouds at ±6 on the first axis, class 1 one cloud at +30 on the second
-    x0 = rng.normal(size=(1000, 3)) + np.where(rng.random(1000) < 0.5, 6.0, -6.0)[:, None] * [1, 0, 0]
-    x1 = rng.normal(size=(500, 3)) + [0, 30, 0]
-    x, labels = np.concatenate([x0, x1]), np.repeat([0, 1], [1000, 500])
-    gap, cloud = np.array([[0.0, 0, 0]]), np.array([[6.0, 0, 0]])
-    one = FeatureDensity.fit(x, labels, 2, relative=False)
-    two = FeatureDensity.fit(x, labels, 2, relative=False, means_per_class=2)
-    assert len(two.means) == 4 and np.isfinite(two.means).all()
-    # one mean per class sits in the gap, where no curve of the class is
-    assert one.score(gap)[0] < one.score(cloud)[0]
-    # two means per class put the gap far (about 6² in units of the clouds' own spread)
-    assert two.score(gap)[0] > 25 and two.score(cloud)[0] < 1
-    assert two.score(x0).mean() == pytest.approx(3, rel=0.15)  # χ² with 3 degrees of freedom
-
-
 def test_it_round_trips_through_safetensors(clusters, tmp_path):
     x, labels, _, _ = clusters
     density = FeatureDensity.fit(x, labels, 3)

@@ -62,45 +62,6 @@ def _squared_distances(f: np.ndarray, means: np.ndarray, precision: np.ndarray) 
     return np.maximum(distance, 0.0)
 
 
-def kmeans(z: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 25) -> np.ndarray:
-    """Lloyd's k-means of the rows of ``z`` (N, H) from a k-means++ start: a cluster label
-    per row, (N,). Fewer than ``k`` rows: each its own cluster."""
-    n = len(z)
-    if n <= k:
-        return np.arange(n)
-    centres = [z[rng.integers(n)]]
-    nearest = ((z - centres[0]) ** 2).sum(1)
-    for _ in range(k - 1):  # k-means++: far points are likelier next centres
-        pick = rng.choice(n, p=nearest / nearest.sum()) if nearest.sum() > 0 else rng.integers(n)
-        centres.append(z[pick])
-        nearest = np.minimum(nearest, ((z - centres[-1]) ** 2).sum(1))
-    centres = np.array(centres)
-    label = np.full(n, -1)
-    for _ in range(iterations):
-        distance = (z**2).sum(1)[:, None] - 2 * z @ centres.T + (centres**2).sum(1)[None]
-        new = distance.argmin(1)
-        if np.array_equal(new, label):
-            break
-        label = new
-        for c in range(k):
-            members = label == c
-            if members.any():  # an emptied centre stays where it was
-                centres[c] = z[members].mean(0)
-    return label
-
-
-def _split_classes(features, labels, n_classes: int, k: int, precision, seed: int) -> np.ndarray:
-    """Labels ``class * k + cluster`` from :func:`kmeans` within each class, run where
-    Euclidean distance is the tied Mahalanobis one (``‖Lᵀ(f − m)‖²`` with P = L Lᵀ)."""
-    z = features @ np.linalg.cholesky(precision)
-    out = np.zeros(len(labels), dtype=np.int64)
-    for c in range(n_classes):
-        rows = np.flatnonzero(labels == c)
-        if len(rows):
-            out[rows] = c * k + kmeans(z[rows], k, np.random.default_rng([seed, c]))
-    return out
-
-
 def _upper(matrix: np.ndarray) -> np.ndarray:
     """The upper triangle of a symmetric (H, H) matrix, row by row: (H (H + 1) / 2,)."""
     return matrix[np.triu_indices(len(matrix))]
@@ -132,23 +93,14 @@ class FeatureDensity:
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, n_classes: int, *,
-            relative: bool = True, layer: str = "shared", means_per_class: int = 1,
-            seed: int = 0) -> FeatureDensity:
+            relative: bool = True, layer: str = "shared") -> FeatureDensity:
         """Means and tied covariance of ``features`` (N, H) grouped by ``labels`` (N,), and
         (``relative``) one Gaussian over all of them.
 
         A class with no curves gets a mean no feature can reach (it never is the nearest).
-        With ``means_per_class`` k > 1, each class is split into k clusters (:func:`kmeans`,
-        seeded, in the space the one-mean fit whitens) and each cluster gets its own mean,
-        about which the one covariance is then fitted: a class spans Q windows, noise
-        levels, structure factors and sizes, and one mean sits between its clouds.
         """
         features = np.asarray(features, np.float64)
         labels = np.asarray(labels)
-        if means_per_class > 1:
-            one = cls.fit(features, labels, n_classes, relative=False)
-            labels = _split_classes(features, labels, n_classes, means_per_class, one.precision, seed)
-            n_classes *= means_per_class
         counts = np.bincount(labels, minlength=n_classes)
         sums = np.zeros((n_classes, features.shape[1]))
         np.add.at(sums, labels, features)
