@@ -8,8 +8,9 @@ the classes of the test set it does not know are the "left-out" curves. Every
 score is fitted on the same seeded 60,000 training curves the product's density
 uses (the run's training split), its threshold set where 5 % of the run's
 validation curves are flagged, as ``sasnn.training`` does. Reported per score:
-AUROC (left-out vs in-catalogue test curves, sklearn) and the share of left-out
-and in-catalogue test curves flagged at that threshold.
+AUROC (left-out vs in-catalogue test curves, sklearn), the share of left-out
+and in-catalogue test curves flagged at that threshold, and the share of in-catalogue
+curves a threshold flagging half the left-out ones would flag (what "most" costs).
 
 Scores (higher = more novel):
 
@@ -142,11 +143,14 @@ def main() -> None:
 
     print(f"left out: {', '.join(left_out)}; {unseen.sum()} left-out and {(~unseen).sum()} in-catalogue "
           f"test curves; scores fitted on {len(f_train)} training curves")
-    print("| score | AUROC | left-out flagged | in-catalogue flagged |")
-    print("|---|---:|---:|---:|")
+    print("| score | AUROC | left-out flagged | in-catalogue flagged | in-catalogue flagged where half "
+          "the left-out are |")
+    print("|---|---:|---:|---:|---:|")
     for name, r in rows.items():
+        at_half = r.get("in_catalogue_flagged_at_half")
         print(f"| {name} | {r['auroc']:.3f} | {100 * r['left_out_flagged']:.1f} % | "
-              f"{100 * r['in_catalogue_flagged']:.1f} % |")
+              f"{100 * r['in_catalogue_flagged']:.1f} % | "
+              + ("" if at_half is None else f"{100 * at_half:.1f} %") + " |")
     if args.json:
         args.json.write_text(json.dumps({"left_out": left_out, "rows": rows}, indent=1))
 
@@ -230,10 +234,12 @@ def sub_means(f: np.ndarray, labels: np.ndarray, n_classes: int, k: int, precisi
 
 def _row(s_val: np.ndarray, s_test: np.ndarray, unseen: np.ndarray) -> dict:
     threshold = float(np.quantile(s_val, 0.95))
+    half = np.quantile(s_test[unseen], 0.5)  # the level that flags half of the never-seen curves
     return {
         "auroc": float(roc_auc_score(unseen, s_test)),
         "left_out_flagged": float((s_test[unseen] > threshold).mean()),
         "in_catalogue_flagged": float((s_test[~unseen] > threshold).mean()),
+        "in_catalogue_flagged_at_half": float((s_test[~unseen] > half).mean()),
         "threshold": threshold,
     }
 
