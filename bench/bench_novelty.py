@@ -27,7 +27,7 @@ Scores (higher = more novel):
 - the same with a threshold per nearest class (each class's own 95 % of validation);
 - the same with several means per class (``--sub-means``, k-means within each class in the
   whitened space, one tied covariance about them): a class spans Q windows, noise levels,
-  structure factors and sizes, so one mean per class sits between its clouds.
+  structure factors and sizes, so one mean per class may sit between its clouds.
 
 With ``--second-run`` (another model without the same classes, trained on other curves)
 the two form an ensemble like the shipped one, and three more scores are compared:
