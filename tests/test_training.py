@@ -285,3 +285,10 @@ def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays
     no_sigma = replace(curve, sigma=None)  # a curve made in code: the reader's fallback estimate
     (p,) = predictor.predict([no_sigma], top_k=1)
     assert not (p.reason or "").startswith("this network reads")
+    # a checkpoint naming channels this sasnn cannot prepare is refused at load, naming it
+    meta_path = tmp_path / "run" / "model" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["preprocessing"]["channels"] = ["log_intensity", "mask", "bogus"]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"model: unknown input channels"):
+        Predictor.from_checkpoint(tmp_path / "run")

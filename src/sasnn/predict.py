@@ -172,6 +172,10 @@ class Predictor:
                 f"{directory} was trained with preprocessing version {version}, but this sasnn "
                 f"prepares inputs with version {preprocessing.PREPROCESSING_VERSION}; retrain it"
             )
+        try:
+            preprocessing.check_channels(meta["preprocessing"].get("channels", preprocessing.BASE_CHANNELS))
+        except ValueError as exc:
+            raise ValueError(f"{directory}: {exc}") from None
         if "temperatures" not in meta:
             raise ValueError(f"{directory} is an intermediate checkpoint; use the run's model/ folder")
         for p in model.parameters():
