@@ -59,11 +59,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.datasets import iter_shards
-from sasnn.fit import candidate_rng, fit_candidate
-from sasnn.fit_start import resolution_for_curve
-from sasnn.predict import Predictor
-from sasnn.simulate import compile_kernels, model_intensity
+from sasnn.fit.candidates import candidate_rng, fit_candidate
+from sasnn.fit.start import resolution_for_curve
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Predictor
+from sasnn.simulate.datasets import iter_shards
+from sasnn.simulate.kernels import compile_kernels, model_intensity
 
 THRESHOLDS = (2.0, 6.0, 10.0)  # Kass and Raftery: bare mention, positive, strong
 
@@ -99,7 +100,7 @@ def truth_chi2(curve) -> float:
 
 def judge(job: dict) -> dict:
     """Fit the truth and the other pair to one curve; ΔBIC of the other against the truth."""
-    from sasnn.shards import load_shard
+    from sasnn.simulate.shards import load_shard
 
     shard = load_shard(Path(job["path"]))
     curve = shard.curve(job["i"])
@@ -184,7 +185,7 @@ def main() -> None:
     if args.data is None:
         parser.error("--data is required (or --summarize an earlier run)")
 
-    predictor = Predictor.from_checkpoint(args.model)
+    predictor = load_predictor(args.model)
     begin = time.perf_counter()
     classes = frozenset(filter(None, args.classes.split(",")))
     rows = read_test_set(predictor, args.data, classes)

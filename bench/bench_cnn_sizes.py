@@ -4,7 +4,7 @@
 
 Prints a markdown table: parameters, forward MACs per curve, training curves/s
 (forward + backward + AdamW step, batch 256) and inference curves/s (batch 256,
-inference mode: the batch size of sasnn.models.logits_in_batches, ~2x faster per
+inference mode: the batch size of sasnn.learn.networks.logits_in_batches, ~2x faster per
 curve than 1024 because the activations stay in cache). Rates come from the median
 step time, so a job briefly sharing the cores does not spoil them.
 
@@ -41,7 +41,7 @@ import time
 import torch
 from torch import nn
 
-from sasnn.models import CNNConfig, SASNetsConfig, build_model, count_parameters
+from sasnn.learn.networks import CNNConfig, SASNetsConfig, build_model, count_parameters
 
 N_CLASSES, N_SF = 76, 5
 SIZES = {

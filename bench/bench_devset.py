@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.confirm import FIT_SHORTLIST, confirm
-from sasnn.identify import fitted_shortlist, predict_groups
-from sasnn.io import example_data_path, load_curves
-from sasnn.predict import Predictor
-from sasnn.simulate import model_name
+from sasnn.identify.api import fitted_shortlist, predict_groups
+from sasnn.identify.confirm import FIT_SHORTLIST, confirm
+from sasnn.identify.loading import load_predictor
+from sasnn.io.read import example_data_path, load_curves
+from sasnn.simulate.kernels import model_name
 
 SPHERES = {"sphere", "core_shell_sphere", "core_multi_shell", "onion", "spherical_sld", "fuzzy_sphere",
            "vesicle", "multilayer_vesicle", "polymer_micelle", "adsorbed_layer", "raspberry"}
@@ -124,7 +124,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    predictor = Predictor.from_checkpoint(args.model)
+    predictor = load_predictor(args.model)
     rows, records = [], []
     for sample in SAMPLES:
         path = example_data_path(sample.file)

@@ -4,7 +4,7 @@
         --model C=runs/sq --test data/test --test data/test3 [--top 3] [--top 10]
 
 For each model alone and for every combination of two or more, the members' calibrated
-probabilities are averaged (:class:`sasnn.ensemble.EnsemblePredictor` without a temperature
+probabilities are averaged (:class:`sasnn.identify.ensemble.EnsemblePredictor` without a temperature
 of its own, which would not change the ranking). Prints, per test set, form-factor top-1 /
 top-3 and structure-factor accuracy, and for the real dev set (bench_devset.py's samples,
 entries of one file combined) the verdict per file (e = exact, f = family, m = miss, in
@@ -21,11 +21,12 @@ import warnings
 import numpy as np
 from bench_devset import SAMPLES, grade
 
-from sasnn.ensemble import EnsemblePredictor
-from sasnn.identify import predict_groups
-from sasnn.io import example_data_path, load_curves
-from sasnn.predict import Predictor
-from sasnn.training import load_training_arrays
+from sasnn.identify.api import predict_groups
+from sasnn.identify.ensemble import EnsemblePredictor
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Predictor
+from sasnn.io.read import example_data_path, load_curves
+from sasnn.learn.training import load_training_arrays
 
 
 def simulated_scores(predictor: Predictor, test) -> tuple[float, float, float]:
@@ -56,7 +57,7 @@ def main() -> None:
     predictors = {}
     for item in args.model:
         name, _, path = item.partition("=")
-        predictors[name] = Predictor.from_checkpoint(path)
+        predictors[name] = load_predictor(path)
     grid = next(iter(predictors.values())).grid
     # each input-channel set its own prepared copy (networks with and without log_sigma)
     tests = {channels: [load_training_arrays(t, grid, channels=channels) for t in args.test]
@@ -74,7 +75,7 @@ def main() -> None:
         for combo in itertools.combinations(names, k):
             members = [predictors[n] for n in combo]
             if len({m.channels for m in members}) > 1:
-                continue  # networks fed different inputs can't be averaged (sasnn.ensemble.SHARED)
+                continue  # networks fed different inputs can't be averaged (sasnn.identify.ensemble.SHARED)
             predictor = members[0] if k == 1 else EnsemblePredictor.of(members)
             cells = [" / ".join(f"{100 * v:.1f} %" for v in simulated_scores(predictor, t))
                      for t in tests[predictor.channels]]

@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 from bench_devset import SAMPLES, grade
 
-from sasnn.fit import fit_candidates
-from sasnn.io import example_data_path, load_curves
-from sasnn.predict import Predictor, is_slit_smeared
+from sasnn.fit.candidates import fit_candidates
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Predictor, is_slit_smeared
+from sasnn.io.read import example_data_path, load_curves
 
 
 def replicas(curve, fitted: np.ndarray, n: int, rng: np.random.Generator) -> list:
@@ -71,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
 
     specs = [m.split("=", 1) for m in args.model] or [["shipped", None]]
-    predictors = {name: Predictor.from_checkpoint(path) for name, path in specs}
+    predictors = {name: load_predictor(path) for name, path in specs}
     rng = np.random.default_rng(args.seed)
     header = "| file [entry] | expert's fit: χ²ᵣ | " + " | ".join(
         f"{name}: real file · replicas in top 3 (exact)" for name in predictors) + " |"

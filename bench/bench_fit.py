@@ -15,7 +15,7 @@ every entry of a multi-entry file is its own curve) this script
   of fit-all equals the best of the shortlist, and ΔBIC = BIC(best of shortlist) −
   BIC(best of all) (≤ 2: not worth more than a bare mention, Kass & Raftery 1995).
 
-A pair's fit depends only on the seed and the pair (``sasnn.fit.candidate_rng``), so
+A pair's fit depends only on the seed and the pair (``sasnn.fit.candidates.candidate_rng``), so
 the shortlist's fits are the same fits as those pairs' fits inside fit-all.
 
     python bench/bench_fit.py [--candidates topN.json] [--fit-all FILE ...|all] \\
@@ -34,9 +34,9 @@ import time
 import warnings
 from pathlib import Path
 
-from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
-from sasnn.fit import fit_candidates, rerank
-from sasnn.io import DataRepairWarning, example_data_path, load_curves
+from sasnn.fit.candidates import fit_candidates, rerank
+from sasnn.io.read import DataRepairWarning, example_data_path, load_curves
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
 
 DEV_SET = [
     "AOT_Microemulsion-Core_Contrast.xml", "AOT_Microemulsion-Drop_Contrast.xml",

@@ -9,7 +9,7 @@ fresh test set (DESIGN.md §4, §9).
 Prints a markdown table (top-1, top-3, macro-F1, structure-factor accuracy, ECE,
 error relative to SASNets, training time, inference curves/s) and writes it with
 all numbers to OUT/results.json and OUT/table.md. Every network is trained by the
-same `sasnn.training.fit` (same split, epochs or time budget, optimizer, crops);
+same `sasnn.learn.training.fit` (same split, epochs or time budget, optimizer, crops);
 each run folder under OUT resumes if the benchmark is interrupted.
 """
 
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn import evaluation
-from sasnn.models import CNNConfig, SASNetsConfig
-from sasnn.predict import Predictor
-from sasnn.preprocessing import default_grid
-from sasnn.training import TrainConfig, fit, load_training_arrays
+from sasnn.identify.loading import load_predictor
+from sasnn.learn import evaluation
+from sasnn.learn.networks import CNNConfig, SASNetsConfig
+from sasnn.learn.preprocessing import default_grid
+from sasnn.learn.training import TrainConfig, fit, load_training_arrays
 
 SIZES = {
     "small": CNNConfig(channels=(24, 32, 48, 64), hidden=192),
@@ -52,7 +52,7 @@ def score_run(name, run_dir: Path, test) -> dict:
     """Score a finished run on the test set; training time from its history."""
     history = json.loads((run_dir / "history.json").read_text())
     train_s = sum(r["seconds"] for r in history)  # training epochs only (also right after a resume)
-    predictor = Predictor.from_checkpoint(run_dir)
+    predictor = load_predictor(run_dir)
     predictor.logits(test.x[:256])  # warm-up
     start = time.perf_counter()
     ff, sf = predictor.logits(test.x)
@@ -209,7 +209,7 @@ def main() -> None:
         name, _, run_dir = item.partition("=")
         if not run_dir:
             parser.error(f"--score-run takes NAME=RUN_DIR, got {item!r}")
-        channels = Predictor.from_checkpoint(run_dir).channels
+        channels = load_predictor(run_dir).channels
         scored = test if channels == test.channels else load_training_arrays(  # a network reading σ
             args.test, grid, class_names=list(train.class_names),
             structure_factors=list(train.structure_factors), channels=channels)

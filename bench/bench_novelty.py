@@ -7,14 +7,14 @@ RUN is a model trained without some classes (``bench/bench_unsure.py`` makes one
 the classes of the test set it does not know are the "left-out" curves. Every
 score is fitted on the same seeded 60,000 training curves the product's density
 uses (the run's training split), its threshold set where 5 % of the run's
-validation curves are flagged, as ``sasnn.training`` does. Reported per score:
+validation curves are flagged, as ``sasnn.learn.training`` does. Reported per score:
 AUROC (left-out vs in-catalogue test curves, sklearn), the share of left-out
 and in-catalogue test curves flagged at that threshold, and the share of in-catalogue
 curves a threshold flagging half the left-out ones would flag (what "most" costs).
 
 Scores (higher = more novel):
 
-- tied Mahalanobis: :class:`sasnn.novelty.FeatureDensity` with ``relative=False`` (Lee et al. 2018),
+- tied Mahalanobis: :class:`sasnn.learn.novelty.FeatureDensity` with ``relative=False`` (Lee et al. 2018),
   the product's test until 2026-12;
 - relative Mahalanobis: the same minus the distance to one Gaussian over all
   training features (Ren et al. 2021), which discounts directions every class shares;
@@ -22,7 +22,7 @@ Scores (higher = more novel):
 - energy: -T logsumexp(logits / T) of the form-factor head, the product's older test;
 - relative Mahalanobis on wider features (pooled networks only; the product's test since
   2026-12): the mean and maximum over q of the last conv stage's maps next to the shared
-  layer (``sasnn.novelty.features(layer="pooled+shared")``): the dense layer mixes the maps
+  layer (``sasnn.learn.novelty.features(layer="pooled+shared")``): the dense layer mixes the maps
   down, and the detector gains from seeing them;
 - the same with a threshold per nearest class (each class's own 95 % of validation);
 - the same with several means per class (``--sub-means``, k-means within each class in the
@@ -52,11 +52,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from sasnn.evaluation import softmax
-from sasnn.models import load_checkpoint, logits_in_batches
-from sasnn.novelty import FeatureDensity, features
-from sasnn.preprocessing import BASE_CHANNELS
-from sasnn.training import DENSITY_CURVES, load_training_arrays, split
+from sasnn.learn.evaluation import softmax
+from sasnn.learn.networks import load_checkpoint, logits_in_batches
+from sasnn.learn.novelty import FeatureDensity, features
+from sasnn.learn.preprocessing import BASE_CHANNELS
+from sasnn.learn.training import DENSITY_CURVES, load_training_arrays, split
 
 
 def knn_score(bank: np.ndarray, query: np.ndarray, k: int, batch: int = 2048) -> np.ndarray:
@@ -94,7 +94,7 @@ def main() -> None:
     data = load_training_arrays(args.train, grid, channels=channels)
     left_out = [c for c in data.class_names if c not in known]
     train, val = split(data.without_classes(left_out), config["val_fraction"], config["seed"])
-    rng = np.random.default_rng([config["seed"], 2])  # the subset sasnn.training fits its density on
+    rng = np.random.default_rng([config["seed"], 2])  # the subset sasnn.learn.training fits its density on
     subset = np.sort(rng.choice(len(train), min(len(train), DENSITY_CURVES), replace=False))
     f_train, y_train = features(model, train.x[subset]), train.form_factor[subset]
 
@@ -201,7 +201,7 @@ def ensemble_rows(model, meta, tied, second_run: Path, calib_dir: Path, test, un
 def per_class_scores(density: FeatureDensity, f_val: np.ndarray, f_test: np.ndarray):
     """The relative distance minus the 95 % level of the validation curves nearest the same
     class: classes that spread widely no longer spend the whole false-alarm budget."""
-    from sasnn.novelty import _squared_distances
+    from sasnn.learn.novelty import _squared_distances
 
     def nearest(f):
         return _squared_distances(f, np.where(np.isfinite(density.means), density.means, 1e30),

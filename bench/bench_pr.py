@@ -7,9 +7,9 @@ Run from the repository root (2-core CPU; about half a minute)::
 (it sets SAS_OPENCL=none and OPENBLAS_NUM_THREADS=1 for both programs).
 
 Inputs: the synthetic sphere, cylinder and core-shell curves of
-:mod:`sasnn.pr_cases` (sasmodels with pinhole resolution and counting noise;
+:mod:`sasnn.pr.cases` (sasmodels with pinhole resolution and counting noise;
 ``--seeds`` noise realisations each) and the dev-set files conalbumin.txt and
-apoferritin.txt read by :func:`sasnn.io.load_curves`.  Both programs get the same
+apoferritin.txt read by :func:`sasnn.io.read.load_curves`.  Both programs get the same
 q, I, σ points: those sasnn fitted, i.e. from the start of its automatic Guinier
 window on (q in Å⁻¹, so freesas' r is in Å); sasnn also gets dq, which freesas
 cannot use.  freesas runs as its ``free_bift`` command does:
@@ -38,8 +38,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from sasnn import pr_cases  # noqa: E402
-from sasnn.inversion import invert_pr  # noqa: E402
+from sasnn.pr import cases as pr_cases  # noqa: E402
+from sasnn.pr.inversion import invert_pr  # noqa: E402
 
 
 def freesas_bift(q, intensity, sigma):
@@ -64,7 +64,7 @@ def inputs(n_seeds: int):
     for case in pr_cases.CASES:
         for seed in range(n_seeds):
             yield (case.name, case, *pr_cases.measure(case, np.random.default_rng(seed)), {})
-    from sasnn.io import example_data_path, load_curves
+    from sasnn.io.read import example_data_path, load_curves
 
     for name, options in (("conalbumin", {}), ("apoferritin", {}),
                           ("apoferritin", {"q_min": 0.0225})):

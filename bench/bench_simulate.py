@@ -32,16 +32,16 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args()
 
-    from sasnn import instrument
-    from sasnn.catalog import CATALOG
-    from sasnn.datasets import (
+    from sasnn.simulate import instrument
+    from sasnn.simulate.catalog import CATALOG
+    from sasnn.simulate.datasets import (
         ShardTask,
         SimulationConfig,
         _kernel_pairs,
         simulate_shard,
         structure_factor_names,
     )
-    from sasnn.simulate import bare_kernel_loop, compile_kernels
+    from sasnn.simulate.kernels import bare_kernel_loop, compile_kernels
 
     classes = tuple(args.classes.split(",")) if args.classes else tuple(CATALOG)
     compile_kernels(_kernel_pairs(classes, structure_factor_names()[1:]))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn import evaluation
-from sasnn.predict import Predictor
-from sasnn.training import load_datasets, split
+from sasnn.identify.loading import load_predictor
+from sasnn.learn import evaluation
+from sasnn.learn.training import load_datasets, split
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=30_000, help="training curves to score")
     args = parser.parse_args()
 
-    predictor = Predictor.from_checkpoint(args.model)
+    predictor = load_predictor(args.model)
     config = predictor.meta["train_config"]
     data = load_datasets(args.data, predictor.grid, channels=predictor.channels)
     if list(data.class_names) != predictor.class_names:

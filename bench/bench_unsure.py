@@ -9,7 +9,7 @@
    training set (resumable run folder OUT/run): the default CNNConfig, or the ``[cnn]``
    table and the ``[train]`` recipe of ``--config`` (a shipped network's run.toml),
    with this bench's seed, epochs, time budget and threads on top.
-2. Runs the real prediction path (:meth:`sasnn.predict.Predictor.predict` on the
+2. Runs the real prediction path (:meth:`sasnn.identify.predictor.Predictor.predict` on the
    test set's curves, as `sasnn predict` does on files) and reports the share of
    curves flagged unsure: on the left-out classes (should be high) and on the
    in-catalogue test curves (should be low), with the reasons that fired.
@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.datasets import iter_shards, read_manifest
-from sasnn.predict import Predictor
-from sasnn.preprocessing import channels_for, default_grid
-from sasnn.training import fit, load_run_config, load_training_arrays
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Predictor
+from sasnn.learn.preprocessing import channels_for, default_grid
+from sasnn.learn.training import fit, load_run_config, load_training_arrays
+from sasnn.simulate.datasets import iter_shards, read_manifest
 
 # the kinds of reason (substrings of Prediction.reason); "unlike the training data" is
 # either of the last two, which are reported apart as well
@@ -79,7 +80,7 @@ def main() -> None:
                                   channels=channels_for(cnn.in_channels))
     arrays = arrays.without_classes(left_out)
     fit(arrays, cnn, config, args.out / "run")
-    predictor = Predictor.from_checkpoint(args.out / "run")
+    predictor = load_predictor(args.out / "run")
 
     curves = [shard.curve(i) for shard in iter_shards(args.test) for i in range(len(shard))]
     unseen = [c for c in curves if c.meta["model"] in left_out]
@@ -96,7 +97,7 @@ def main() -> None:
         },
     }
     if args.shipped:
-        results["shipped_in_catalogue"] = flag_rates(Predictor.from_checkpoint(args.shipped), curves)
+        results["shipped_in_catalogue"] = flag_rates(load_predictor(args.shipped), curves)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
 
     rows = [("left-out classes (never trained on)", results["unseen"]),

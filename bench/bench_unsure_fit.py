@@ -10,9 +10,9 @@ some classes. A classifier can only say that a curve looks unlike its training d
 a curve it has never seen but that looks like a catalogue model gets a confident
 wrong answer. ``sasnn predict --fit`` has one more test: it fits the shortlist, and
 if even the best fit leaves residuals far above the noise, no catalogue candidate
-describes the curve (:data:`sasnn.confirm.POOR_FIT_CHI2`).
+describes the curve (:data:`sasnn.identify.confirm.POOR_FIT_CHI2`).
 
-This bench runs that path, :func:`sasnn.confirm.confirm` on the classifier's top
+This bench runs that path, :func:`sasnn.identify.confirm.confirm` on the classifier's top
 ``--top`` pairs as `sasnn predict --fit` does, on a seeded sample of ``--n`` curves of
 the left-out classes and ``--n`` in-catalogue curves of the same test set. It records
 the classifier's flag and the BIC winner's χ²_red, and prints, for a range of χ²_red
@@ -45,10 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.confirm import confirm
-from sasnn.datasets import iter_shards
-from sasnn.predict import Predictor
-from sasnn.simulate import compile_kernels
+from sasnn.identify.confirm import confirm
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Predictor
+from sasnn.simulate.datasets import iter_shards
+from sasnn.simulate.kernels import compile_kernels
 
 LIMITS = (1.5, 2.0, 3.0, 5.0, 10.0, 30.0)  # χ²_red limits above which the best fit is called poor
 
@@ -65,7 +66,7 @@ def pick(predictor: Predictor, data: Path, classes: frozenset[str], n: int, top:
     for left_out in (True, False):
         ids = [k for k, r in enumerate(rows) if r["left_out"] == left_out]
         chosen += [rows[k] for k in rng.permutation(ids)[:n]]
-    from sasnn.shards import load_shard
+    from sasnn.simulate.shards import load_shard
 
     curves = [load_shard(Path(r["path"])).curve(r["i"]) for r in chosen]
     for row, curve, prediction in zip(chosen, curves, predictor.predict(curves, top_k=top), strict=True):
@@ -78,8 +79,8 @@ def pick(predictor: Predictor, data: Path, classes: frozenset[str], n: int, top:
 
 def fit_one(job: dict) -> dict:
     """The ``--fit`` path on one curve: its shortlist fitted and re-ranked by BIC."""
-    from sasnn.predict import Candidate, Prediction
-    from sasnn.shards import load_shard
+    from sasnn.identify.predictor import Candidate, Prediction
+    from sasnn.simulate.shards import load_shard
 
     curve = load_shard(Path(job["path"])).curve(job["i"])
     prediction = Prediction(job["path"], str(job["i"]),
@@ -206,7 +207,7 @@ def main() -> None:
     if args.n < 1 or args.top < 1 or args.workers < 1:
         parser.error("--n, --top and --workers must be positive")
 
-    predictor = Predictor.from_checkpoint(args.model)
+    predictor = load_predictor(args.model)
     unknown = classes - {s.class_name for s in iter_shards(args.data)}
     if unknown:
         parser.error(f"not classes of {args.data}: {', '.join(sorted(unknown))}")

@@ -22,8 +22,10 @@ import time
 import numpy as np
 from sasmodels.resolution import Perfect1D
 
-from sasnn import simulate
-from sasnn.catalog import CATALOG, STRUCTURE_FACTORS, sample_parameters, validate_catalog
+from sasnn.simulate import kernels as simulate
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.sampling import sample_parameters
+from sasnn.simulate.validate import validate_catalog
 
 
 def n_shapes(name: str) -> int:

@@ -29,13 +29,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("confusable_pairs.png"))
     args = parser.parse_args()
 
-    from sasnn import evaluation
-    from sasnn.datasets import iter_shards
+    from sasnn.identify.loading import load_predictor
+    from sasnn.learn import evaluation
+    from sasnn.learn.training import load_training_arrays
     from sasnn.plots.identify import _pyplot, _save
-    from sasnn.predict import Predictor
-    from sasnn.training import load_training_arrays
+    from sasnn.simulate.datasets import iter_shards
 
-    predictor = Predictor.from_checkpoint(args.model)
+    predictor = load_predictor(args.model)
     names = predictor.class_names
     arrays = load_training_arrays(args.data, predictor.grid, class_names=names,
                                   structure_factors=predictor.structure_factors, channels=predictor.channels)

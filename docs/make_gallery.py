@@ -23,8 +23,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("simulated_gallery.png"))
     args = parser.parse_args()
 
-    from sasnn.datasets import simulate_examples
     from sasnn.plots.curves import plot_class_gallery
+    from sasnn.simulate.datasets import simulate_examples
 
     curves = {name: simulate_examples(name, 3, seed=args.seed) for name in CLASSES}
     plot_class_gallery(curves, args.out, title="Simulated measurements: 3 random draws per class "

@@ -8,7 +8,7 @@ CLASSES = ("sphere", "cylinder", "dab")  # three classes with clearly different 
 
 
 def make_tiny_dataset(directory: Path, *, per_class: int = 24, seed: int = 5) -> Path:
-    from sasnn.datasets import SimulationConfig, generate_dataset
+    from sasnn.simulate.datasets import SimulationConfig, generate_dataset
 
     config = SimulationConfig(classes=CLASSES, per_class=per_class, seed=seed, shard_size=12)
     generate_dataset(directory, config, workers=1)

@@ -9,19 +9,11 @@ import pytest
 from sasmodels.core import list_models, load_model_info
 from sasmodels.resolution import Perfect1D
 
-from sasnn.catalog import (
-    CATALOG,
-    EXCLUDED,
-    EXCLUDED_STRUCTURE_FACTORS,
-    STRUCTURE_FACTORS,
-    ModelClass,
-    Polydispersity,
-    Prior,
-    median_parameters,
-    sample_parameters,
-    validate_catalog,
-)
-from sasnn.simulate import model_intensity
+from sasnn.simulate.catalog import CATALOG, EXCLUDED, EXCLUDED_STRUCTURE_FACTORS, STRUCTURE_FACTORS
+from sasnn.simulate.kernels import model_intensity
+from sasnn.simulate.priors import ModelClass, Polydispersity, Prior
+from sasnn.simulate.sampling import median_parameters, sample_parameters
+from sasnn.simulate.validate import validate_catalog
 
 # DESIGN.md section 3: every model on the lecture's results slide must be a class
 DESIGN_MODELS = """
@@ -211,7 +203,7 @@ def test_constraint_rejecting_the_median():
 
 
 def test_family_is_the_sasmodels_category():
-    from sasnn.catalog import family
+    from sasnn.simulate.sampling import family
 
     assert family("core_shell_sphere") == family("sphere") == "shape:sphere"
     assert family("fcc_paracrystal") == "shape:paracrystal" and family("dab") == "shape-independent"

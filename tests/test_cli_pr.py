@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from sasnn import pr_cases
 from sasnn.cli import main
-from sasnn.curve import Curve
+from sasnn.io.curve import Curve
+from sasnn.pr import cases as pr_cases
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -21,7 +21,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def sphere_files(tmp_path_factory):
     """Two frames of a 'time series': the sphere case measured twice (I > 0 kept)."""
-    from sasnn.io import write_curve
+    from sasnn.io.read import write_curve
 
     folder = tmp_path_factory.mktemp("series")
     paths = []
@@ -102,7 +102,7 @@ def test_invalid_options_give_one_line(capsys, sphere_files, option, value, matc
 
 
 def test_real_conalbumin_json(capsys):
-    from sasnn.io import example_data_path
+    from sasnn.io.read import example_data_path
 
     code, out, err = run(capsys, "pr", str(example_data_path("conalbumin.txt")), "--json")
     assert code == 0

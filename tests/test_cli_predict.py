@@ -12,8 +12,8 @@ from _identify_data import CLASSES, TINY_TOML, make_tiny_dataset
 from sasmodels.resolution import Perfect1D
 
 from sasnn.cli import main
-from sasnn.io import DataRepairWarning, example_data_path, load_curves, write_curve
-from sasnn.simulate import model_intensity
+from sasnn.io.read import DataRepairWarning, example_data_path, load_curves, write_curve
+from sasnn.simulate.kernels import model_intensity
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -131,7 +131,7 @@ def sphere_file(tmp_path_factory):
     rng = np.random.default_rng(3)
     sigma = 0.03 * intensity
     path = tmp_path_factory.mktemp("sphere") / "sphere.txt"
-    from sasnn.curve import Curve
+    from sasnn.io.curve import Curve
 
     write_curve(path, Curve(q, intensity + sigma * rng.standard_normal(q.size), sigma, source=str(path)))
     return path
@@ -208,7 +208,7 @@ def test_table_output_names_the_candidates_and_entries(tiny_model, dev, capsys):
 
 
 def test_python_api_gives_what_the_cli_prints(tiny_model, dev, capsys):
-    from sasnn.identify import identify
+    from sasnn.identify.api import identify
 
     files = [dev / "latex_smeared.xml", dev / "conalbumin.txt"]
     with pytest.warns(DataRepairWarning):
@@ -241,9 +241,9 @@ def test_also_adds_the_users_hypotheses_after_the_top_k(tiny_model, dev, capsys)
 
 
 def test_table_names_catalogue_twins_among_the_candidates():
-    from sasnn.catalog import TWINS
     from sasnn.cli.predict import _twins
-    from sasnn.predict import Candidate, Prediction
+    from sasnn.identify.predictor import Candidate, Prediction
+    from sasnn.simulate.catalog import TWINS
 
     pair = Prediction("f.xml", "", (Candidate("lorentz", None, 0.6), Candidate("poly_gauss_coil", None, 0.3)),
                       False, None)

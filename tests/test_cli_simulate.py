@@ -91,7 +91,7 @@ def test_simulate_records_an_explicit_sf_share(tmp_path, capsys):
 
 
 def test_simulate_example_is_readable_by_the_reader(tmp_path, capsys):
-    from sasnn.io import DataRepairWarning, load_curves
+    from sasnn.io.read import DataRepairWarning, load_curves
 
     path = tmp_path / "sphere.dat"
     code, _, err = run(capsys, "simulate", "--example", "sphere", "--out", str(path), "--seed", "5")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from sasmodels.resolution import Perfect1D
 
-from sasnn.confirm import BIC_TIE, POOR_FIT_CHI2, combine, confirm, fit_weights
-from sasnn.curve import Curve
-from sasnn.predict import Candidate, Prediction
-from sasnn.simulate import model_intensity
+from sasnn.identify.confirm import BIC_TIE, POOR_FIT_CHI2, combine, confirm, fit_weights
+from sasnn.identify.predictor import Candidate, Prediction
+from sasnn.io.curve import Curve
+from sasnn.simulate.kernels import model_intensity
 
 
 def sphere_curve(relative_error: float = 0.03, seed: int = 3) -> Curve:

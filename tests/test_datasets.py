@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sasnn import datasets
-from sasnn.datasets import SimulationConfig, generate_dataset, iter_shards, read_manifest
+from sasnn.simulate import datasets
+from sasnn.simulate.datasets import SimulationConfig, generate_dataset, iter_shards, read_manifest
 
 CLASSES = ("sphere", "cylinder")
 

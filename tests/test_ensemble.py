@@ -12,12 +12,12 @@ import torch
 from _identify_data import CLASSES, TINY_TOML, make_tiny_dataset
 
 from sasnn.cli import main
-from sasnn.datasets import iter_shards
-from sasnn.ensemble import EnsemblePredictor, build_ensemble
-from sasnn.models import load_checkpoint
-from sasnn.predict import Predictor
-from sasnn.preprocessing import prepare_input
-from sasnn.training import load_training_arrays
+from sasnn.identify.ensemble import EnsemblePredictor, build_ensemble
+from sasnn.identify.loading import load_predictor
+from sasnn.learn.networks import load_checkpoint
+from sasnn.learn.preprocessing import prepare_input
+from sasnn.learn.training import load_training_arrays
+from sasnn.simulate.datasets import iter_shards
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def one_line_error(capsys, *args: str) -> str:
 
 def test_probabilities_are_the_tempered_mean_of_the_members_calibrated_ones(members, ensemble_dir):
     _, _, runs, curves = members
-    ensemble = Predictor.from_checkpoint(ensemble_dir)
+    ensemble = load_predictor(ensemble_dir)
     assert isinstance(ensemble, EnsemblePredictor) and len(ensemble.networks) == 2
     x = np.stack([prepare_input(c.q, c.intensity, ensemble.grid) for c in curves])
     p_ff, p_sf = ensemble.probabilities(x)
@@ -87,7 +87,7 @@ def test_probabilities_are_the_tempered_mean_of_the_members_calibrated_ones(memb
 
 def test_the_temperature_minimises_the_nll_on_the_calibration_set(members, calibration, ensemble_dir):
     _, _, runs, _ = members
-    ensemble = Predictor.from_checkpoint(ensemble_dir)
+    ensemble = load_predictor(ensemble_dir)
     data = load_training_arrays(calibration, ensemble.grid, class_names=ensemble.class_names,
                                 structure_factors=ensemble.structure_factors)
     log_mean = torch.log(torch.from_numpy(member_probabilities(runs, data.x)[0].mean(0)))
@@ -101,8 +101,8 @@ def test_the_temperature_minimises_the_nll_on_the_calibration_set(members, calib
 
 def test_novelty_is_the_first_members_test(members, ensemble_dir):
     _, _, runs, curves = members
-    ensemble = Predictor.from_checkpoint(ensemble_dir)
-    first = Predictor.from_checkpoint(runs[0])
+    ensemble = load_predictor(ensemble_dir)
+    first = load_predictor(runs[0])
     x = np.stack([prepare_input(c.q, c.intensity, ensemble.grid) for c in curves])
     np.testing.assert_array_equal(ensemble.feature_distance(x), first.feature_distance(x))
     assert ensemble.meta["unsure"] == first.meta["unsure"]
@@ -149,7 +149,7 @@ def test_the_cli_predicts_evaluates_and_explains_with_an_ensemble(members, ensem
     assert record[0]["candidates"][0]["model"] in CLASSES
     assert main(["evaluate", "--data", str(data), "--model", str(ensemble_dir), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["temperatures"] == Predictor.from_checkpoint(ensemble_dir).meta["temperatures"]
+    assert metrics["temperatures"] == load_predictor(ensemble_dir).meta["temperatures"]
     assert metrics["ece_before_calibration"] != metrics["ece"]  # the plain mean, then tempered
     assert main(["explain", str(sample), "--model", str(ensemble_dir), "--out", str(tmp_path / "x")]) == 0
     assert "network 1 of the ensemble's 2" in capsys.readouterr().err
@@ -160,7 +160,7 @@ def test_the_cli_builds_with_and_without_a_calibration_set(members, calibration,
     _, _, runs, _ = members
     assert main(["ensemble", str(runs[0]), str(runs[1]), "--out", str(tmp_path / "plain")]) == 0
     assert "to " + str(tmp_path / "plain") in capsys.readouterr().err
-    plain = Predictor.from_checkpoint(tmp_path / "plain")
+    plain = load_predictor(tmp_path / "plain")
     assert plain.meta["temperatures"] == {"form_factor": 1.0, "structure_factor": 1.0}
     assert plain.meta["calibration"] is None
     assert main(["ensemble", str(runs[0]), str(runs[1]), "--out", str(tmp_path / "tempered"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from sasnn import evaluation
+from sasnn.learn import evaluation
 
 
 @pytest.fixture

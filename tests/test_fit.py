@@ -1,4 +1,4 @@
-"""Fits of catalogue candidates to curves (sasnn.fit): synthetic truth, then the dev set."""
+"""Fits of catalogue candidates to curves (sasnn.fit.candidates): synthetic truth, then the dev set."""
 
 import json
 import math
@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from sasnn.curve import Curve
-from sasnn.fit import bic_weights, fit_candidates, rerank
-from sasnn.fit_start import linear_scale_background, resolution_for_curve, stretch_range
+from sasnn.fit.candidates import bic_weights, fit_candidates, rerank
+from sasnn.fit.start import linear_scale_background, resolution_for_curve, stretch_range
+from sasnn.io.curve import Curve
 
 SPHERE = {"radius": 60.0, "radius_pd": 0.1, "radius_pd_type": "lognormal", "radius_pd_n": 35,
           "radius_pd_nsigma": 3.0, "sld": 1.0, "sld_solvent": 6.36, "scale": 0.01,
@@ -17,7 +17,7 @@ SPHERE = {"radius": 60.0, "radius_pd": 0.1, "radius_pd_type": "lognormal", "radi
 
 
 def sasmodels_curve(params, q, *, dq=None, dq_slit=None, noise=0.03, seed=1, model="sphere"):
-    """A noisy curve simulated by sasmodels itself (not through sasnn.simulate)."""
+    """A noisy curve simulated by sasmodels itself (not through sasnn.simulate.kernels)."""
     from sasmodels.core import load_model
     from sasmodels.data import Data1D
     from sasmodels.direct_model import DirectModel
@@ -43,7 +43,7 @@ def sphere_fits(sphere_curve):
 
 
 def dev_curves(name):
-    from sasnn.io import DataRepairWarning, example_data_path, load_curves
+    from sasnn.io.read import DataRepairWarning, example_data_path, load_curves
 
     with warnings.catch_warnings():  # dev-set files have points with I <= 0 that io drops
         warnings.simplefilter("ignore", DataRepairWarning)
@@ -131,8 +131,9 @@ def test_a_count_is_chosen_by_scanning_it_not_held_at_the_draw():
 
 
 def test_every_shell_of_the_draws_is_fitted():
-    from sasnn.catalog import CATALOG, sample_parameters
-    from sasnn.fit_start import integer_ranges, parameter_bounds, recount
+    from sasnn.fit.start import integer_ranges, parameter_bounds, recount
+    from sasnn.simulate.catalog import CATALOG
+    from sasnn.simulate.sampling import sample_parameters
 
     rng = np.random.default_rng(0)
     draws = [sample_parameters(CATALOG["core_multi_shell"], rng) for _ in range(40)]
@@ -178,9 +179,9 @@ def test_unfittable_curves_are_refused(sphere_curve):
 
 
 def test_numerical_failures_skip_draws_and_never_raise(sphere_curve, monkeypatch):
-    import sasnn.fit_start
+    import sasnn.fit.start
 
-    real, calls = sasnn.fit_start.model_intensity, []
+    real, calls = sasnn.fit.start.model_intensity, []
 
     def flaky(*args, **kwargs):  # every third call fails, as hayter_msa may
         calls.append(1)
@@ -188,10 +189,10 @@ def test_numerical_failures_skip_draws_and_never_raise(sphere_curve, monkeypatch
             raise ValueError("solver failed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sasnn.fit_start, "model_intensity", flaky)
+    monkeypatch.setattr(sasnn.fit.start, "model_intensity", flaky)
     (fit,) = fit_candidates(sphere_curve, [("sphere", None)], n_draws=24)
     assert math.isfinite(fit.bic)
-    monkeypatch.setattr(sasnn.fit_start, "model_intensity",
+    monkeypatch.setattr(sasnn.fit.start, "model_intensity",
                         lambda *a, **k: np.full(len(sphere_curve.q), np.nan))
     (failed,) = fit_candidates(sphere_curve, [("sphere", None)], n_draws=8)
     assert not failed.converged and failed.bic == math.inf

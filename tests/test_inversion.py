@@ -1,9 +1,9 @@
 """p(r) by Bayesian IFT and the Guinier fit: synthetic recovery, real data, bad input.
 
-Truth for the synthetic curves is exact geometry (:mod:`sasnn.pr_cases`): overlap
+Truth for the synthetic curves is exact geometry (:mod:`sasnn.pr.cases`): overlap
 volumes for the sphere and core-shell sphere, the orientation-averaged overlap for
 the cylinder; the curves are sasmodels intensities with pinhole resolution and
-counting noise.  p(r) metric: :meth:`~sasnn.pr_cases.PrCase.shape_error`, the L1
+counting noise.  p(r) metric: :meth:`~sasnn.pr.cases.PrCase.shape_error`, the L1
 distance between the area-normalised p(r) and the truth (0 = identical, 2 = disjoint).
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sasnn import pr_cases
-from sasnn.inversion import guinier, invert_pr
+from sasnn.pr import cases as pr_cases
+from sasnn.pr.inversion import guinier, invert_pr
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_fixed_dmax_and_alpha_are_used(measured):
 
 
 def test_smearing_matters_where_resolution_is_coarse():
-    from sasnn import physics
+    from sasnn.pr import physics
 
     case = pr_cases.case("sphere")
     q, _, sigma, dq = pr_cases.measure(case, np.random.default_rng(3))
@@ -94,7 +94,7 @@ def test_guinier_refuses_a_rising_curve():
 
 
 def test_real_conalbumin():
-    from sasnn.io import example_data_path, load_curves
+    from sasnn.io.read import example_data_path, load_curves
 
     with pytest.warns(UserWarning, match="dropped 3"):
         (curve,) = load_curves(example_data_path("conalbumin.txt"))
@@ -107,7 +107,7 @@ def test_real_conalbumin():
 
 
 def test_real_apoferritin_is_a_hollow_shell():
-    from sasnn.io import example_data_path, load_curves
+    from sasnn.io.read import example_data_path, load_curves
 
     with pytest.warns(UserWarning, match="dropped"):
         (curve,) = load_curves(example_data_path("apoferritin.txt"))

@@ -1,4 +1,4 @@
-"""sasnn.io: real files from sasdata's example data, q units, repairs, refusals, writing."""
+"""sasnn.io.read: real files from sasdata's example data, q units, repairs, refusals, writing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from sasnn.curve import Curve
-from sasnn.io import (
+from sasnn.io.curve import Curve
+from sasnn.io.read import (
     MIN_POINTS,
     DataFormatError,
     DataRepairWarning,
@@ -18,8 +18,8 @@ from sasnn.io import (
     load_curves,
     write_curve,
 )
-from sasnn.io_repair import SIGMA_FALLBACK_FRACTION, merge_duplicates
-from sasnn.io_text import header_q_unit, normalize_q_unit, sniff_kind
+from sasnn.io.repair import SIGMA_FALLBACK_FRACTION, merge_duplicates
+from sasnn.io.text import header_q_unit, normalize_q_unit, sniff_kind
 
 
 def load_recording(path, **kwargs) -> tuple[list[Curve], list[str]]:
@@ -316,7 +316,7 @@ def test_directory_missing_file_and_foreign_hdf5_are_refused(tmp_path, capfd):
 
 
 def test_sasdata_itself_is_silenced(tmp_path, capfd, caplog):
-    from sasnn.io import _read_with_sasdata
+    from sasnn.io.read import _read_with_sasdata
 
     path = tmp_path / "latin.txt"  # sasdata logs the raw bytes of files it cannot decode
     path.write_bytes(b"# \x81\x8d header\n" + rows_text(ROWS).encode())

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from sasnn import models
-from sasnn.models import (
+from sasnn.learn import networks as models
+from sasnn.learn.networks import (
     CNNConfig,
     SASNetsConfig,
     build_model,
@@ -154,7 +154,7 @@ def test_checkpoint_round_trip_in_a_fresh_process(tmp_path):
         pickle.load = pickle.loads = torch.load = refuse
         from safetensors.torch import load_file
         load_file({str(tmp_path / "ckpt" / "model.safetensors")!r})  # plain safetensors reads it too
-        from sasnn.models import load_checkpoint
+        from sasnn.learn.networks import load_checkpoint
         model, meta = load_checkpoint({str(tmp_path / "ckpt")!r})
         with torch.no_grad():
             ff, sf = model(torch.from_numpy(np.load({str(tmp_path / "x.npy")!r})))

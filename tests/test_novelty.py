@@ -11,7 +11,7 @@ import pytest
 from scipy.spatial.distance import mahalanobis
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from sasnn.novelty import FILE, RIDGE, FeatureDensity
+from sasnn.learn.novelty import FILE, RIDGE, FeatureDensity
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +127,8 @@ def test_the_feature_layer_travels_with_the_file(clusters, tmp_path):
 def test_the_wider_features_are_the_pooled_maps_next_to_the_shared_layer():
     import torch
 
-    from sasnn.models import CNNConfig, IdentifyCNN
-    from sasnn.novelty import features, layer_for
+    from sasnn.learn.networks import CNNConfig, IdentifyCNN
+    from sasnn.learn.novelty import features, layer_for
 
     torch.manual_seed(0)
     config = CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=12, pooling="global")
@@ -148,11 +148,11 @@ def test_the_wider_features_are_the_pooled_maps_next_to_the_shared_layer():
 def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch):
     from _identify_data import make_tiny_dataset
 
-    from sasnn.curve import Curve
-    from sasnn.models import CNNConfig
-    from sasnn.predict import Predictor
-    from sasnn.preprocessing import default_grid
-    from sasnn.training import TrainConfig, fit, load_training_arrays
+    from sasnn.identify.loading import load_predictor
+    from sasnn.io.curve import Curve
+    from sasnn.learn.networks import CNNConfig
+    from sasnn.learn.preprocessing import default_grid
+    from sasnn.learn.training import TrainConfig, fit, load_training_arrays
 
     arrays = load_training_arrays(make_tiny_dataset(tmp_path / "data"), default_grid())
     cnn = CNNConfig(channels=(8, 16), kernel_sizes=(5, 3), hidden=32)
@@ -162,7 +162,7 @@ def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch
     meta = json.loads((model_dir / "meta.json").read_text())
     threshold = meta["unsure"]["feature_distance_threshold"]
     assert threshold > 0 and (model_dir / FILE).is_file()
-    predictor = Predictor.from_checkpoint(tmp_path / "run")
+    predictor = load_predictor(tmp_path / "run")
     assert predictor.density is not None and predictor.density.means.shape == (3, 32)
     assert np.all(np.isfinite(predictor.feature_distance(arrays.x[:5])))
 
@@ -180,7 +180,7 @@ def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch
     (tmp_path / "old" / "model" / FILE).unlink()
     del meta["unsure"]["feature_distance_threshold"]
     (tmp_path / "old" / "model" / "meta.json").write_text(json.dumps(meta))
-    old = Predictor.from_checkpoint(tmp_path / "old")
+    old = load_predictor(tmp_path / "old")
     assert old.density is None and np.isnan(old.feature_distance(arrays.x[:2])).all()
     old.predict([], top_k=1)  # no feature test without a density, and no error
     fit(arrays, cnn, config, tmp_path / "old")
@@ -190,7 +190,8 @@ def test_a_finished_run_holds_it_and_an_older_run_gains_it(tmp_path, monkeypatch
 
 
 def test_a_damaged_model_folder_is_one_clear_error(tmp_path):
-    from sasnn.predict import Predictor, shipped_model_path
+    from sasnn.identify.loading import load_predictor
+    from sasnn.identify.model_folder import shipped_model_path
 
     root = shipped_model_path()
     names = sorted(str(p.relative_to(root)) for p in root.rglob("*.safetensors"))
@@ -200,4 +201,4 @@ def test_a_damaged_model_folder_is_one_clear_error(tmp_path):
         shutil.copytree(shipped_model_path(), broken)
         (broken / name).write_bytes((broken / name).read_bytes()[:100])  # truncated
         with pytest.raises(ValueError, match=f"{name} is damaged"):
-            Predictor.from_checkpoint(broken)
+            load_predictor(broken)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sasnn import physics
+from sasnn.pr import physics
 
 Q = np.geomspace(1e-3, 0.5, 200)  # Å⁻¹
 

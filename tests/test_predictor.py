@@ -10,14 +10,16 @@ import pytest
 import torch
 from _identify_data import make_tiny_dataset
 
-from sasnn import predict
-from sasnn.curve import Curve
-from sasnn.datasets import iter_shards
-from sasnn.explain import explain_curve, integrated_gradients
-from sasnn.models import CNNConfig, load_checkpoint
-from sasnn.predict import Predictor
-from sasnn.preprocessing import default_grid, prepare_input
-from sasnn.training import TrainConfig, fit, load_training_arrays
+from sasnn.identify import model_folder
+from sasnn.identify import predictor as predict
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Predictor
+from sasnn.io.curve import Curve
+from sasnn.learn.explain import explain_curve, integrated_gradients
+from sasnn.learn.networks import CNNConfig, load_checkpoint
+from sasnn.learn.preprocessing import default_grid, prepare_input
+from sasnn.learn.training import TrainConfig, fit, load_training_arrays
+from sasnn.simulate.datasets import iter_shards
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def run(tmp_path_factory):
 
 def test_candidates_are_ranked_calibrated_pairs(run):
     run_dir, curves = run
-    predictor = Predictor.from_checkpoint(run_dir)
+    predictor = load_predictor(run_dir)
     predictions = predictor.predict(curves, top_k=4)
     assert len(predictions) == len(curves)
     for p in predictions:
@@ -50,7 +52,7 @@ def test_candidates_are_ranked_calibrated_pairs(run):
 
 def test_joint_probabilities_sum_to_one_and_respect_trained_pairs(run):
     run_dir, curves = run
-    predictor = Predictor.from_checkpoint(run_dir)
+    predictor = load_predictor(run_dir)
     x = np.stack([prepare_input(c.q, c.intensity, predictor.grid) for c in curves])
     joint = predictor.pair_probabilities(x)
     np.testing.assert_allclose(joint.sum(axis=(1, 2)), 1.0)
@@ -62,7 +64,7 @@ def test_joint_probabilities_sum_to_one_and_respect_trained_pairs(run):
 
 def test_unsure_when_the_data_miss_the_grid(run):
     run_dir, curves = run
-    predictor = Predictor.from_checkpoint(run_dir)
+    predictor = load_predictor(run_dir)
     q = np.linspace(1.5, 4.0, 60)  # entirely above the grid
     outside = Curve(q, q**-2.0, source="wide.dat")
     narrow_q = np.linspace(0.05, 0.06, 30)  # 0.08 decades: a few grid points
@@ -78,7 +80,7 @@ def test_unsure_when_the_data_miss_the_grid(run):
 
 def test_low_confidence_is_judged_on_the_top_three_pairs(run, monkeypatch):
     run_dir, curves = run
-    predictor = Predictor.from_checkpoint(run_dir)
+    predictor = load_predictor(run_dir)
     n_pairs = sum(len(sfs) for sfs in predictor.meta["pairs"])
     monkeypatch.setattr(predict.evaluation, "energy_score",
                         lambda logits, t: np.full(len(logits), -np.inf))  # never "unlike training"
@@ -99,7 +101,7 @@ def test_low_confidence_is_judged_on_the_top_three_pairs(run, monkeypatch):
 
 
 def test_the_predictor_is_immutable(run):
-    predictor = Predictor.from_checkpoint(run[0])
+    predictor = load_predictor(run[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
         predictor.grid = None
     with pytest.raises(ValueError):
@@ -111,15 +113,15 @@ def test_the_predictor_is_immutable(run):
 
 def test_model_paths_and_their_errors(run, tmp_path, monkeypatch):
     run_dir, _ = run
-    assert predict.resolve_model_path(run_dir) == run_dir / "model"
-    assert predict.resolve_model_path(run_dir / "model") == run_dir / "model"
-    monkeypatch.setattr(predict, "shipped_model_path", lambda: run_dir / "model")
-    assert Predictor.from_checkpoint(None).path == run_dir / "model"  # --model's default
-    monkeypatch.setattr(predict, "shipped_model_path", lambda: tmp_path / "absent")
+    assert model_folder.resolve_model_path(run_dir) == run_dir / "model"
+    assert model_folder.resolve_model_path(run_dir / "model") == run_dir / "model"
+    monkeypatch.setattr(model_folder, "shipped_model_path", lambda: run_dir / "model")
+    assert load_predictor(None).path == run_dir / "model"  # --model's default
+    monkeypatch.setattr(model_folder, "shipped_model_path", lambda: tmp_path / "absent")
     with pytest.raises(FileNotFoundError, match="this installation has no shipped model"):
-        Predictor.from_checkpoint(None)
+        load_predictor(None)
     with pytest.raises(ValueError, match="intermediate checkpoint"):
-        Predictor.from_checkpoint(run_dir / "best")
+        load_predictor(run_dir / "best")
     meta = json.loads((run_dir / "model" / "meta.json").read_text())
     meta["preprocessing"]["version"] = 0
     other = tmp_path / "old"
@@ -127,7 +129,7 @@ def test_model_paths_and_their_errors(run, tmp_path, monkeypatch):
     (other / "meta.json").write_text(json.dumps(meta))
     (other / "model.safetensors").write_bytes((run_dir / "model" / "model.safetensors").read_bytes())
     with pytest.raises(ValueError, match="trained with preprocessing version 0.*retrain it"):
-        Predictor.from_checkpoint(other)
+        load_predictor(other)
 
 
 def test_saliency_attributions_add_up_to_the_logit_change(run):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sasnn import preprocessing
-from sasnn.preprocessing import (
+from sasnn.learn import preprocessing
+from sasnn.learn.preprocessing import (
     centre,
     check_grid,
     coverage,
@@ -32,7 +32,7 @@ def measured(q_min=0.003, q_max=0.5, n=300):
 
 
 def test_default_grid_spans_every_simulated_window():
-    from sasnn.instrument import SETUP_KINDS
+    from sasnn.simulate.instrument import SETUP_KINDS
 
     assert len(GRID) == 256 and np.isclose(GRID[0], 10**-3.1) and np.isclose(GRID[-1], 10**0.1)
     for kind in SETUP_KINDS:

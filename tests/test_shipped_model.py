@@ -10,12 +10,14 @@ import sys
 import numpy as np
 import pytest
 
-from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
 from sasnn.cli import main
-from sasnn.datasets import simulate_examples
-from sasnn.ensemble import EnsemblePredictor
-from sasnn.io import example_data_path
-from sasnn.predict import Predictor, shipped_model_path
+from sasnn.identify.ensemble import EnsemblePredictor
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.model_folder import shipped_model_path
+from sasnn.identify.predictor import Predictor
+from sasnn.io.read import example_data_path
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.datasets import simulate_examples
 
 DEV_FILES = ("AOT_Microemulsion-Core_Contrast.xml", "ISIS_Polymer_Blend_RT2.xml", "Ludox_silica.xml",
              "latex_smeared.xml", "P123_D2O_40_percent.xml", "apoferritin.txt", "conalbumin.txt")
@@ -23,7 +25,7 @@ DEV_FILES = ("AOT_Microemulsion-Core_Contrast.xml", "ISIS_Polymer_Blend_RT2.xml"
 
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
-    return Predictor.from_checkpoint(None)
+    return load_predictor(None)
 
 
 def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
@@ -55,8 +57,8 @@ def test_it_loads_in_a_fresh_process_without_pickle():
         "def hook(event, args):\n"
         "    if event == 'pickle.find_class': raise AssertionError(f'unpickled {args}')\n"
         "sys.addaudithook(hook)\n"
-        "from sasnn.predict import Predictor\n"
-        "print(len(Predictor.from_checkpoint(None).class_names))\n"
+        "from sasnn.identify.loading import load_predictor\n"
+        "print(len(load_predictor(None).class_names))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

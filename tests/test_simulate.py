@@ -9,8 +9,9 @@ from sasmodels.data import Data1D, empty_data1D
 from sasmodels.direct_model import DirectModel
 from sasmodels.resolution import Perfect1D, Pinhole1D
 
-from sasnn import simulate
-from sasnn.catalog import CATALOG, STRUCTURE_FACTORS, median_parameters, sample_parameters
+from sasnn.simulate import kernels as simulate
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.sampling import median_parameters, sample_parameters
 
 Q = np.geomspace(0.003, 0.4, 80)
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 from _identify_data import TINY_TOML, make_tiny_dataset
 
-from sasnn import training
-from sasnn.models import CNNConfig, build_model, load_checkpoint
-from sasnn.preprocessing import default_grid
-from sasnn.training import (
+from sasnn.learn import training
+from sasnn.learn.networks import CNNConfig, build_model, load_checkpoint
+from sasnn.learn.preprocessing import default_grid
+from sasnn.learn.training import (
     TrainConfig,
     calibrate_temperature,
     fit,
@@ -75,7 +75,7 @@ def test_folders_of_one_seed_or_other_classes_are_refused(dataset_dir, tmp_path)
     make_tiny_dataset(tmp_path / "again", per_class=12, seed=5)
     with pytest.raises(ValueError, match="same seed \\(5\\)"):
         load_datasets([dataset_dir, tmp_path / "again"], default_grid())
-    from sasnn.datasets import SimulationConfig, generate_dataset
+    from sasnn.simulate.datasets import SimulationConfig, generate_dataset
 
     spheres = SimulationConfig(classes=("sphere",), per_class=4, seed=7)
     generate_dataset(tmp_path / "spheres", spheres, workers=1)
@@ -258,8 +258,8 @@ def test_noise_augmentation_trains_on_the_gridded_uncertainties(dataset_dir, arr
 
 
 def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays, tmp_path):
-    from sasnn.predict import Predictor
-    from sasnn.preprocessing import channels_for
+    from sasnn.identify.loading import load_predictor
+    from sasnn.learn.preprocessing import channels_for
 
     sigma_cnn = replace(TINY_CNN, in_channels=3)
     with pytest.raises(ValueError, match="reads 3 input channels but the curves were prepared with 2"):
@@ -272,10 +272,10 @@ def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays
     encoded = np.log10(log_sigma.clip(1e-5)) + 2.5
     np.testing.assert_allclose(three.x[:, 2][covered], encoded[covered], atol=2e-3)
     fit(three, sigma_cnn, replace(TINY_TRAIN, noise_augment=1.0, epochs=1), tmp_path / "run")
-    predictor = Predictor.from_checkpoint(tmp_path / "run")
+    predictor = load_predictor(tmp_path / "run")
     assert predictor.channels == channels_for(3)
     assert predictor.meta["preprocessing"]["channels"][2] == "log_sigma"
-    from sasnn.datasets import iter_shards
+    from sasnn.simulate.datasets import iter_shards
 
     curve = next(iter_shards(dataset_dir)).curve(0)
     x = predictor.prepare(curve)
@@ -291,4 +291,4 @@ def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays
     meta["preprocessing"]["channels"] = ["log_intensity", "mask", "bogus"]
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=r"model: unknown input channels"):
-        Predictor.from_checkpoint(tmp_path / "run")
+        load_predictor(tmp_path / "run")

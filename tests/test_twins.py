@@ -17,7 +17,7 @@ from sasmodels.core import load_model
 from sasmodels.data import empty_data1D
 from sasmodels.direct_model import DirectModel
 
-from sasnn.catalog import CATALOG, TWINS, twins_among
+from sasnn.simulate.catalog import CATALOG, TWINS, twins_among
 
 Q = np.geomspace(1e-3, 0.5, 200)
 SLDS = {"sld": 1.0, "sld_solvent": 6.36}  # the catalogue's fixed contrast for the bricks

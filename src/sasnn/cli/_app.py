@@ -59,7 +59,7 @@ def read_files(files: list[Path], q_units: str | None, on_file=None) -> tuple[li
     """The curves of every readable file (one list per file, one curve per entry), and
     whether any file could not be read. Each unreadable file gets one line on stderr;
     repairs (dropped points, missing σ, ...) are printed as warnings."""
-    from sasnn.io import load_curves
+    from sasnn.io.read import load_curves
 
     groups, unreadable = [], False
     for path in expand_paths(files):

@@ -13,7 +13,7 @@ def examples(name: str = typer.Argument(None, help="A file name, e.g. conalbumin
 
     For example: sasnn pr "$(sasnn examples conalbumin.txt)"
     """
-    from sasnn.io import example_data_path
+    from sasnn.io.read import example_data_path
 
     path = example_data_path(name)
     if name is None:

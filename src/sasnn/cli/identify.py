@@ -52,9 +52,9 @@ def _progress(total: int, label: str):
 
 def _load_arrays(data: Path | list[Path], grid, with_sigma: bool = False, channels=None, **labels):
     """One dataset folder (with the model's ``labels`` order), or several for training."""
-    from sasnn.datasets import read_manifest
-    from sasnn.preprocessing import BASE_CHANNELS
-    from sasnn.training import load_datasets, load_training_arrays
+    from sasnn.learn.preprocessing import BASE_CHANNELS
+    from sasnn.learn.training import load_datasets, load_training_arrays
+    from sasnn.simulate.datasets import read_manifest
 
     channels = channels or BASE_CHANNELS
     folders = data if isinstance(data, list) else [data]
@@ -81,8 +81,8 @@ def train(
     architecture: str = typer.Option("cnn", help="cnn, or sasnets (the baseline network)."),
 ) -> None:
     """Train the identification network on a simulated dataset; resumable after a kill."""
-    from sasnn.preprocessing import channels_for, default_grid
-    from sasnn.training import check_run_dir, fit, load_run_config
+    from sasnn.learn.preprocessing import channels_for, default_grid
+    from sasnn.learn.training import check_run_dir, fit, load_run_config
 
     train_config, model_config = load_run_config(config, architecture, epochs=epochs, seed=seed)
     check_run_dir(out_dir)
@@ -125,8 +125,8 @@ def ensemble(
                                    "on, to fit the ensemble's temperatures on (default: none, T = 1)."),
 ) -> None:
     """Combine trained models into one that averages their calibrated probabilities."""
-    from sasnn.datasets import read_manifest
-    from sasnn.ensemble import build_ensemble
+    from sasnn.identify.ensemble import build_ensemble
+    from sasnn.simulate.datasets import read_manifest
 
     total = read_manifest(calibrate)["n_curves"] if calibrate is not None else 0
     progress, task = _progress(total, "calibrating")
@@ -150,11 +150,11 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Score a model on a labelled dataset: accuracy, macro-F1, calibration, confusions."""
-    from sasnn import evaluation
-    from sasnn.catalog import family
-    from sasnn.predict import Predictor
+    from sasnn.identify.loading import load_predictor
+    from sasnn.learn import evaluation
+    from sasnn.simulate.sampling import family
 
-    predictor = Predictor.from_checkpoint(model)
+    predictor = load_predictor(model)
     if report_dir is not None:
         _check_out_dir(report_dir, REPORT_FILES)
     arrays = _load_arrays(
@@ -250,11 +250,11 @@ def explain(
     ),
 ) -> None:
     """Show why the network decides: first-layer filters, feature maps and saliency over Q."""
-    from sasnn.explain import explain_curve
+    from sasnn.identify.loading import load_predictor
+    from sasnn.learn.explain import explain_curve
     from sasnn.plots.identify import plot_feature_maps, plot_filters, plot_saliency
-    from sasnn.predict import Predictor
 
-    predictor = Predictor.from_checkpoint(model)
+    predictor = load_predictor(model)
     shown = predictor.networks[0]  # an ensemble's first network (its filters are one network's)
     network, meta = shown.model, dict(shown.meta)
     groups, unreadable = read_files([file], None)  # repairs as one-line warnings

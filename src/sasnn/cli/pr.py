@@ -120,8 +120,8 @@ def pr(
         raise UserError(f"--q-units must be A or nm, got {q_units!r}")
     if alpha is not None and not alpha > 0:
         raise UserError(f"--alpha must be a positive number, got {alpha}")
-    from sasnn.inversion import invert_pr
     from sasnn.plots.pr import plot_pr
+    from sasnn.pr.inversion import invert_pr
 
     groups, unreadable = read_files(files, q_units)
     curves = [curve for group in groups for curve in group]

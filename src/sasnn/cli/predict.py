@@ -11,7 +11,7 @@ import typer
 
 from sasnn.cli._app import UserError, app, err, expand_paths, out, read_files
 from sasnn.cli.identify import _progress
-from sasnn.confirm import FIT_SHORTLIST
+from sasnn.identify.confirm import FIT_SHORTLIST
 
 REPORT_INDEX = "report.json"  # lists the files a report wrote, so a rerun may replace them
 REPORT_SUMMARY = "summary.md"  # one table row per entry, for people
@@ -59,7 +59,7 @@ def _short_parameters(parameters: dict) -> str:
 
 def _twins(prediction) -> list[str]:
     """Catalogue twins among the candidates, and fits the data cannot choose between."""
-    from sasnn.catalog import twins_among
+    from sasnn.simulate.catalog import twins_among
 
     notes = [f"{t}; there, only what you know of the sample can choose"
              for t in twins_among(c.model for c in prediction.candidates)]
@@ -72,7 +72,7 @@ def _table(predictions):
     from rich.table import Table
     from rich.text import Text
 
-    from sasnn.simulate import model_name
+    from sasnn.simulate.kernels import model_name
 
     fitted = any(p.fits for p in predictions)
     columns = ["file [entry]", "#", "model", "p"] + (["χ²ᵣ", "BIC", "parameters"] if fitted else [])
@@ -150,10 +150,10 @@ def predict(
         raise UserError(f"--fit-top must be a positive number of candidates, got {fit_top}")
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be a positive number of processes, got {workers}")
-    from sasnn.identify import fitted_shortlist, parse_pairs, predict_groups
-    from sasnn.predict import Predictor
+    from sasnn.identify.api import fitted_shortlist, parse_pairs, predict_groups
+    from sasnn.identify.loading import load_predictor
 
-    predictor = Predictor.from_checkpoint(model)
+    predictor = load_predictor(model)
     extra = parse_pairs(also)
     for pair in extra:
         predictor.predict([], also=[pair])  # validates the names before any file is read
@@ -182,7 +182,7 @@ def predict(
 def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs, workers: int):
     import dataclasses
 
-    from sasnn.confirm import confirm
+    from sasnn.identify.confirm import confirm
 
     progress, task = _progress(sum(len(p.candidates) for p, _ in jobs), "fitting")
     confirmed = []
@@ -206,7 +206,7 @@ def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs, wor
 
 
 def _write_report(folder: Path, jobs, previous: set[str]) -> None:
-    from sasnn.confirm import fit_weights
+    from sasnn.identify.confirm import fit_weights
     from sasnn.plots.report import plot_prediction
 
     names = _png_names([p for p, _ in jobs])
@@ -227,7 +227,7 @@ def _write_report(folder: Path, jobs, previous: set[str]) -> None:
 
 def _summary(predictions, names: list[str]) -> str:
     """A markdown table: per entry, the ranked candidates, their fits and any doubt."""
-    from sasnn.simulate import model_name
+    from sasnn.simulate.kernels import model_name
 
     lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure; twins and ties among the candidates "
              "| figure |", "|---|---|---|---|"]

@@ -11,7 +11,7 @@ from sasnn.cli._app import UserError, app, err, out
 
 
 def _split_classes(classes: str | None) -> tuple[str, ...]:
-    from sasnn.catalog import CATALOG
+    from sasnn.simulate.catalog import CATALOG
 
     if classes is None:
         return tuple(CATALOG)
@@ -56,7 +56,7 @@ def simulate(
         TimeRemainingColumn,
     )
 
-    from sasnn.datasets import SimulationConfig, generate_dataset, plan_shards
+    from sasnn.simulate.datasets import SimulationConfig, generate_dataset, plan_shards
 
     config = SimulationConfig(
         classes=_split_classes(classes),
@@ -104,9 +104,9 @@ def simulate(
 
 
 def _write_example(name: str, path: Path, seed: int) -> None:
-    from sasnn.catalog import CATALOG
-    from sasnn.datasets import simulate_examples
-    from sasnn.io import write_curve
+    from sasnn.io.read import write_curve
+    from sasnn.simulate.catalog import CATALOG
+    from sasnn.simulate.datasets import simulate_examples
 
     if name not in CATALOG:
         raise UserError(f"unknown class {name!r}; valid: {', '.join(CATALOG)}")
@@ -128,7 +128,7 @@ def catalog(
     seed: int = typer.Option(0, help="Seed for --plot."),
 ) -> None:
     """List the classes and their priors, or plot random draws of one class."""
-    from sasnn.catalog import CATALOG, EXCLUDED, STRUCTURE_FACTORS
+    from sasnn.simulate.catalog import CATALOG, EXCLUDED, STRUCTURE_FACTORS
 
     if plot is not None:
         if plot not in CATALOG:
@@ -137,13 +137,13 @@ def catalog(
             raise UserError("--plot needs --out PNG")
         if n < 1:
             raise UserError(f"--n must be a positive number of curves, got {n}")
-        from sasnn.datasets import simulate_examples
         from sasnn.plots.curves import plot_curve_grid
+        from sasnn.simulate.datasets import simulate_examples
 
         plot_curve_grid(simulate_examples(plot, n, seed=seed), out_png, title=f"{plot}: {n} random draws")
         err.print(f"wrote {out_png}")
         return
-    from sasnn.datasets import describe_catalog
+    from sasnn.simulate.datasets import describe_catalog
 
     description = describe_catalog()
     if as_json:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from sasnn.curve import Curve
+from sasnn.io.curve import Curve
 
 
 def _axes_grid(n: int, *, width: float = 3.0, height: float = 2.5, columns: int = 4):

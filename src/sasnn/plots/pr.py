@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.inversion import PrResult
+from sasnn.pr.inversion import PrResult
 
 
 def plot_pr(result: PrResult, path: str | Path, *, title: str = "") -> Path:

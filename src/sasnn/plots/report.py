@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.curve import Curve
+from sasnn.identify.predictor import Prediction
+from sasnn.io.curve import Curve
 from sasnn.plots.identify import _pyplot, _save
-from sasnn.predict import Prediction
-from sasnn.simulate import model_name
+from sasnn.simulate.kernels import model_name
 
 
 def plot_prediction(

@@ -3,7 +3,7 @@
 For each candidate the fit
 
 1. starts from the prior draws whose simulated curves lie nearest to the data on
-   its own q points and resolution (:mod:`sasnn.fit_start`);
+   its own q points and resolution (:mod:`sasnn.fit.start`);
 2. holds fixed the parameters the data cannot determine at that start: those whose
    effect on the residuals is nil or a linear combination of the effects of
    parameters before them (contrast × scale, a common shift of every SLD, a length
@@ -42,10 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
-from sasnn.curve import Curve
-from sasnn.fit_problem import OFFSETS, PENALTY, CandidateProblem, identifiable, offset_names
-from sasnn.fit_start import (
+from sasnn.fit.problem import OFFSETS, PENALTY, CandidateProblem, identifiable, offset_names
+from sasnn.fit.start import (
     Start,
     draw_starts,
     integer_ranges,
@@ -54,7 +52,9 @@ from sasnn.fit_start import (
     resolution_for_curve,
     score_start,
 )
-from sasnn.simulate import model_name
+from sasnn.io.curve import Curve
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.kernels import model_name
 
 __all__ = [
     "FitResult",
@@ -147,7 +147,7 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
     curves : Curve or sequence of Curve
         One measured entry: q (Å⁻¹) increasing, intensity and positive sigma (cm⁻¹),
         and its resolution (``dq`` pinhole 1-σ or ``dq_slit`` slit length, Å⁻¹), as
-        :func:`sasnn.io.load_curves` returns it. Several entries of one sample measured
+        :func:`sasnn.io.read.load_curves` returns it. Several entries of one sample measured
         on different instruments (SANS and USANS) are fitted jointly: every model
         parameter shared, and a ``scale_i``, ``background_i`` for entry i ≥ 1 (entry 0
         has ``scale``, ``background``). Not for contrast series: SLDs are shared too.
@@ -209,7 +209,7 @@ def _fit_in_processes(curves, pairs, seed, options, workers, on_result) -> list[
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from sasnn.simulate import compile_kernels
+    from sasnn.simulate.kernels import compile_kernels
 
     compile_kernels(pairs)  # here, once: concurrent first compiles of one kernel race
     # spawn, not fork: the parent holds torch's and rich's threads, and fork + threads can deadlock
@@ -250,7 +250,7 @@ def check_curve(curve: Curve) -> None:
     name = curve.label or "curve"
     if curve.sigma is None or not np.all(np.asarray(curve.sigma) > 0):
         raise ValueError(f"{name}: fitting needs a positive sigma at every point; read the "
-                         "file with sasnn.io.load_curves, which repairs it")
+                         "file with sasnn.io.read.load_curves, which repairs it")
     if n < MIN_POINTS or not (np.all(np.isfinite(curve.q))
                               and np.all(np.isfinite(curve.intensity))):
         raise ValueError(f"{name}: fitting needs at least {MIN_POINTS} finite points, got {n}")

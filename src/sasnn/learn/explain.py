@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sasnn import preprocessing
+from sasnn.learn import preprocessing
 
 IG_STEPS = 32  # Riemann steps of the integrated-gradients path, done as one batch
 
@@ -78,8 +78,8 @@ def explain_curve(model, meta: dict, q: np.ndarray, intensity: np.ndarray,
     ``q`` in Å⁻¹, ``intensity`` and ``sigma`` in any one unit (shape (m,) each; σ is read by
     networks with a log_sigma channel, and estimated where it is None).
     """
-    from sasnn.evaluation import softmax
-    from sasnn.predict import prepare_curve
+    from sasnn.learn.evaluation import softmax
+    from sasnn.learn.preprocessing import prepare_curve
 
     grid = np.asarray(meta["grid"], dtype=float)
     channels = preprocessing.check_channels(meta.get("preprocessing", {}).get("channels",

@@ -7,7 +7,7 @@ entries of one sample (SANS + USANS): they share the model's parameters and each
 has its own ``scale_i`` and ``background_i`` (``scale``, ``background`` for entry 0).
 
 :func:`identifiable` decides which free parameters the data can determine at the
-start (see :mod:`sasnn.fit`).
+start (see :mod:`sasnn.fit.candidates`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sasnn.curve import Curve
-from sasnn.fit_start import Start, safe_intensity
+from sasnn.fit.start import Start, safe_intensity
+from sasnn.io.curve import Curve
 
 __all__ = ["PENALTY", "CandidateProblem", "identifiable", "offset_names"]
 

@@ -2,7 +2,7 @@
 
 :class:`Predictor` holds a trained network and its checkpoint description; once
 loaded it does not change. It prepares curves with
-:func:`sasnn.preprocessing.prepare_input` (it has no input arithmetic of its own),
+:func:`sasnn.learn.preprocessing.prepare_input` (it has no input arithmetic of its own),
 runs the network in batches and ranks candidate pairs.
 
 **Joint probability.** The two heads are calibrated separately (one temperature
@@ -20,7 +20,7 @@ renormalised.
   slit turns q⁻⁴ into q⁻³, so the network reads another model; the fit still can;
 * the curve is unlike the training data: its distance in the network's feature
   space to the nearest class, relative to its distance from all training features
-  (:mod:`sasnn.novelty`), is above the threshold set on validation data, where it
+  (:mod:`sasnn.learn.novelty`), is above the threshold set on validation data, where it
   flags ``unsure_rate`` (5 %) of in-distribution curves. On models left out of
   training a feature distance fires far more often than the form-factor head's free
   energy (Liu et al. 2020) at the same 5 % (bench/bench_unsure.py), so the energy
@@ -31,15 +31,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
-from sasnn import evaluation, preprocessing
-from sasnn.curve import Curve
-from sasnn.novelty import FeatureDensity, features
+from sasnn.identify.model_folder import is_ensemble, resolve_model_path
+from sasnn.io.curve import Curve
+from sasnn.learn import evaluation, preprocessing
+from sasnn.learn.novelty import FeatureDensity, features
+from sasnn.learn.preprocessing import prepare_curve
 
 # A shortlist is what the user acts on (and what --fit checks), so confidence is the
 # probability that the answer is among the top SHORTLIST pairs, not that it is the first:
@@ -74,7 +75,7 @@ class Prediction:
     unsure: bool
     reason: str | None  # why it is unsure ("; "-joined), None when sure
     q_range: tuple[float, float] | None = None  # Å⁻¹, usable data
-    fits: tuple = ()  # FitResult per candidate, same order, after sasnn.confirm.confirm()
+    fits: tuple = ()  # FitResult per candidate, same order, after sasnn.identify.confirm.confirm()
     slit_smeared: bool = False  # the classifier's ranking is no evidence for such an entry
     ties: tuple[str, ...] = ()  # after confirm(): fitted pairs the data cannot choose between
 
@@ -102,50 +103,6 @@ class Prediction:
         return record
 
 
-def shipped_model_path() -> Path:
-    """Where the pretrained model lives inside the installed package."""
-    return Path(str(resources.files("sasnn") / "data" / "model"))
-
-
-def resolve_model_path(path: str | Path | None) -> Path:
-    """A model folder from ``--model``: a run folder, a checkpoint folder, an ensemble
-    folder (:mod:`sasnn.ensemble`), or None (shipped)."""
-    from sasnn.ensemble import ENSEMBLE
-    from sasnn.models import META
-
-    if path is None:
-        shipped = shipped_model_path()
-        if not ((shipped / META).is_file() or (shipped / ENSEMBLE).is_file()):
-            raise FileNotFoundError(
-                f"this installation has no shipped model ({shipped} is missing); "
-                "train one with `sasnn train --data DIR --out RUN_DIR` and pass --model RUN_DIR"
-            )
-        return shipped
-    path = Path(path)
-    if (path / "model" / META).is_file():
-        return path / "model"
-    if (path / META).is_file() or (path / ENSEMBLE).is_file():
-        return path
-    if not path.exists():
-        raise FileNotFoundError(f"--model {path} does not exist")
-    raise FileNotFoundError(
-        f"--model {path} is neither a finished training run (no model/{META}), a checkpoint "
-        f"(no {META}) nor an ensemble (no {ENSEMBLE})"
-    )
-
-
-def prepare_curve(q, intensity, sigma, grid, channels) -> np.ndarray:
-    """:func:`sasnn.preprocessing.prepare_input` for a measured curve. Where the network
-    reads σ and the curve has none (made in code, not read from a file), σ is the
-    reader's fallback estimate (:func:`sasnn.io_repair.fix_sigma`)."""
-    if "log_sigma" in channels:
-        from sasnn.io_repair import fix_sigma
-
-        given = None if sigma is None else np.asarray(sigma, float)
-        sigma = fix_sigma(np.asarray(intensity, float), given)[0]
-    return preprocessing.prepare_input(q, intensity, grid, sigma, channels=channels)
-
-
 @dataclass(frozen=True)
 class Predictor:
     """A loaded, calibrated model. Build with :meth:`from_checkpoint`."""
@@ -154,17 +111,17 @@ class Predictor:
     meta: MappingProxyType = field(repr=False)
     grid: np.ndarray = field(repr=False)  # (n_q,) Å⁻¹, read-only
     path: Path
-    density: FeatureDensity | None = field(default=None, repr=False)  # see sasnn.novelty
+    density: FeatureDensity | None = field(default=None, repr=False)  # see sasnn.learn.novelty
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None) -> Predictor:
-        """Load from a run, checkpoint or ensemble folder; None loads the shipped model."""
-        from sasnn.ensemble import EnsemblePredictor, is_ensemble
-        from sasnn.models import load_checkpoint
+        """Load one network from a run or checkpoint folder; None loads the shipped model.
+        (:func:`sasnn.identify.load_predictor` also loads ensemble folders.)"""
+        from sasnn.learn.networks import load_checkpoint
 
         directory = resolve_model_path(path)
         if is_ensemble(directory):
-            return EnsemblePredictor.load(directory)
+            raise ValueError(f"{directory} is an ensemble; load it with sasnn.identify.load_predictor")
         model, meta = load_checkpoint(directory)
         version = meta.get("preprocessing", {}).get("version")
         if version != preprocessing.PREPROCESSING_VERSION:
@@ -209,7 +166,7 @@ class Predictor:
 
     def logits(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw logits of both heads for prepared inputs ``x`` (N, C, n_q)."""
-        from sasnn.models import logits_in_batches
+        from sasnn.learn.networks import logits_in_batches
 
         return logits_in_batches(self.model, x)
 
@@ -315,7 +272,7 @@ class Predictor:
 
     def feature_distance(self, x: np.ndarray) -> np.ndarray:
         """The novelty score of prepared inputs ``x`` in the network's feature space
-        (:meth:`sasnn.novelty.FeatureDensity.score`), (N,); NaN for a checkpoint without
+        (:meth:`sasnn.learn.novelty.FeatureDensity.score`), (N,); NaN for a checkpoint without
         a feature density."""
         if self.density is None:
             return np.full(len(x), np.nan)
@@ -356,4 +313,4 @@ class Predictor:
         return reasons
 
 
-__all__ = ["Candidate", "Prediction", "Predictor", "resolve_model_path", "shipped_model_path"]
+__all__ = ["Candidate", "Prediction", "Predictor"]

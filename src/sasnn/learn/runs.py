@@ -2,7 +2,7 @@
 
 RUN_DIR holds ``config.json`` (the run's identity: architecture, configs, dataset
 hash, classes, grid), ``history.json`` and the ``last``/``best``/``model``
-checkpoints (see :mod:`sasnn.training`). A folder holding anything else, or another
+checkpoints (see :mod:`sasnn.learn.training`). A folder holding anything else, or another
 run, is refused; the same run in the same folder resumes.
 """
 
@@ -13,7 +13,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from sasnn.models import existing_checkpoint
+from sasnn.learn.networks import existing_checkpoint
 
 RUN_FORMAT = "sasnn-run"
 RUN_FILES = {"config.json", "history.json", "last", "best", "model"}

@@ -37,12 +37,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from sasnn import novelty
-from sasnn.jsonfile import read_described
-from sasnn.models import META, WEIGHTS
-from sasnn.predict import Predictor
+from sasnn.identify.model_folder import ENSEMBLE, is_ensemble, resolve_model_path
+from sasnn.identify.predictor import Predictor
+from sasnn.io.jsonfile import read_described
+from sasnn.learn import novelty
+from sasnn.learn.networks import META, WEIGHTS
 
-ENSEMBLE = "ensemble.json"
 ENSEMBLE_FORMAT = "sasnn-ensemble"
 #: Fields every member must share for their probabilities to be averaged.
 SHARED = ("class_names", "structure_factors", "pairs", "grid", "preprocessing")
@@ -50,10 +50,6 @@ SHARED = ("class_names", "structure_factors", "pairs", "grid", "preprocessing")
 #: novelty density only for the first member, whose test is the ensemble's.
 MEMBER_FILES = (META, WEIGHTS)
 UNIT_TEMPERATURES = {"form_factor": 1.0, "structure_factor": 1.0}
-
-
-def is_ensemble(directory: Path) -> bool:
-    return (Path(directory) / ENSEMBLE).is_file()
 
 
 @dataclass(frozen=True)
@@ -132,8 +128,6 @@ def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Path |
     temperature per head is fitted; without it the temperatures are 1 (the plain mean).
     ``on_shard(n)`` is called as its shards are read.
     """
-    from sasnn.predict import resolve_model_path
-
     out = Path(out)
     if len(sources) < 2:
         raise ValueError("an ensemble needs two or more trained models")
@@ -170,8 +164,8 @@ def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Path |
 def calibrate(members: Sequence[Predictor], dataset: Path, on_shard=None) -> dict:
     """One temperature per head for the members' mean, fitted on ``dataset`` (NLL, as each
     member's own on its validation split), with the ECE before and after."""
-    from sasnn import evaluation
-    from sasnn.training import calibrate_temperature, load_training_arrays
+    from sasnn.learn import evaluation
+    from sasnn.learn.training import calibrate_temperature, load_training_arrays
 
     first = members[0]
     data = load_training_arrays(dataset, first.grid, class_names=first.class_names,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.curve import Curve
-from sasnn.jsonfile import read_described
+from sasnn.io.curve import Curve
+from sasnn.io.jsonfile import read_described
 
 FORMAT = "sasnn-dataset"
 NO_STRUCTURE_FACTOR = "none"

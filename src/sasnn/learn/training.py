@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sasnn import evaluation, preprocessing
-from sasnn.models import (
+from sasnn.learn import evaluation, preprocessing
+from sasnn.learn.networks import (
     build_model,
     existing_checkpoint,
     kind_of,
@@ -37,8 +37,8 @@ from sasnn.models import (
     read_meta,
     save_checkpoint,
 )
-from sasnn.novelty import FeatureDensity, features, layer_for
-from sasnn.runs import check_run_dir, open_run_dir, read_json, run_spec, write_json
+from sasnn.learn.novelty import FeatureDensity, features, layer_for
+from sasnn.learn.runs import check_run_dir, open_run_dir, read_json, run_spec, write_json
 
 DENSITY_CURVES = 60_000  # training curves the novelty density is fitted on
 
@@ -144,10 +144,10 @@ def load_training_arrays(
     ``structure_factors`` when given (a model's logit order); a label the model
     doesn't know is an error. ``with_sigma`` also grids each curve's uncertainty
     (``log_sigma``, for the noise augmentation). ``channels``: the input planes of the
-    network to be fed (:func:`sasnn.preprocessing.channels_for`).
+    network to be fed (:func:`sasnn.learn.preprocessing.channels_for`).
     """
-    from sasnn.datasets import iter_shards, read_manifest
-    from sasnn.shards import MANIFEST, file_sha256
+    from sasnn.simulate.datasets import iter_shards, read_manifest
+    from sasnn.simulate.shards import MANIFEST, file_sha256
 
     channels = preprocessing.check_channels(channels)
     manifest = read_manifest(dataset_dir)
@@ -212,7 +212,7 @@ def load_datasets(
     """
     import hashlib
 
-    from sasnn.datasets import read_manifest
+    from sasnn.simulate.datasets import read_manifest
 
     dirs = [Path(d) for d in dataset_dirs]
     if not dirs:
@@ -496,7 +496,7 @@ def load_run_config(path: Path | None, architecture: str = "cnn", **overrides) -
     """
     import tomllib
 
-    from sasnn.models import ARCHITECTURES, config_from_dict
+    from sasnn.learn.networks import ARCHITECTURES, config_from_dict
 
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; valid: {', '.join(ARCHITECTURES)}")

@@ -1,6 +1,6 @@
 """The BIFT posterior at one Dmax: decomposition, evidence, solution, grid-point statistics.
 
-:mod:`sasnn.inversion` writes out the problem and uses these pieces to scan the
+:mod:`sasnn.pr.inversion` writes out the problem and uses these pieces to scan the
 (α, Dmax) grid.  Everything that depends on Dmax only is computed once in
 :func:`decompose` (the transform matrix and one generalised eigendecomposition),
 after which the evidence, the solution and its covariance at any α cost O(N) or
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from sasnn.physics import sinc_kernel
+from sasnn.pr.physics import sinc_kernel
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The one transformation from a measured curve to the network's input.
 
-Training (:mod:`sasnn.training`), evaluation and prediction (:mod:`sasnn.predict`)
+Training (:mod:`sasnn.learn.training`), evaluation and prediction (:mod:`sasnn.identify.predictor`)
 all call :func:`prepare_input` / :func:`prepare_batch`; no other code transforms
 inputs. The training-time augmentations (:func:`random_crop`, :func:`add_noise`)
 work on the prepared tensors and re-centre them with the same :func:`centre` that
@@ -36,7 +36,7 @@ Gridding, in log q / log I:
 
 The default grid (:func:`default_grid`) has 256 points from 10^-3.1 to 10^0.1
 Å⁻¹ (0.00079–1.26 Å⁻¹). It holds every simulated window (the set-ups in
-:mod:`sasnn.instrument` span 0.00084–1.19 Å⁻¹ after their jitter) and the usual
+:mod:`sasnn.simulate.instrument` span 0.00084–1.19 Å⁻¹ after their jitter) and the usual
 real ones. A step is Δlog10 q = 0.0125 (2.9 % in q), finer than pinhole-SANS
 resolution (dQ/Q of 4–20 %), and 256 = 2⁸ halves cleanly through the pooling stages.
 """
@@ -47,6 +47,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from sasnn.io.repair import fix_sigma
 
 #: Bump whenever the input a given curve produces changes; checkpoints record it
 #: and the predictor refuses a checkpoint made with another version.
@@ -335,6 +337,15 @@ def random_crop(x: np.ndarray, rng: np.random.Generator, *, probability: float, 
     x[:, 0] = centre(x[:, 0], x[:, 1])
     return x
 
+
+def prepare_curve(q, intensity, sigma, grid, channels) -> np.ndarray:
+    """:func:`prepare_input` for a measured curve. Where the network
+    reads σ and the curve has none (made in code, not read from a file), σ is the
+    reader's fallback estimate (:func:`sasnn.io.repair.fix_sigma`)."""
+    if "log_sigma" in channels:
+        given = None if sigma is None else np.asarray(sigma, float)
+        sigma = fix_sigma(np.asarray(intensity, float), given)[0]
+    return prepare_input(q, intensity, grid, sigma, channels=channels)
 
 __all__ = [
     "BASE_CHANNELS",

@@ -1,8 +1,8 @@
-"""Repairs :mod:`sasnn.io` applies to a curve as read, on plain arrays.
+"""Repairs :mod:`sasnn.io.read` applies to a curve as read, on plain arrays.
 
 :func:`repair_curve` drops unusable points, sorts q, fills in missing uncertainties and
 merges duplicate q values. It never warns or raises: it lists what it changed in
-``meta["repairs"]`` and :mod:`sasnn.io` turns that into warnings (or refuses the curve
+``meta["repairs"]`` and :mod:`sasnn.io.read` turns that into warnings (or refuses the curve
 when too few points are left).
 """
 
@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from sasnn.curve import Curve
+from sasnn.io.curve import Curve
 
 SIGMA_FALLBACK_FRACTION = 0.01  # σ = 1 % of I when a curve has no usable σ at all
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.catalog import CATALOG
+from sasnn.simulate.catalog import CATALOG
 
 __all__ = [
     "bare_kernel_loop",
@@ -112,7 +112,7 @@ def model_intensity(
         sasmodels form-factor name and optional structure factor (``P@S``).
     params : mapping
         sasmodels keyword arguments, as returned by
-        :func:`sasnn.catalog.sample_parameters` (``scale`` and ``background``
+        :func:`sasnn.simulate.sampling.sample_parameters` (``scale`` and ``background``
         included; polydispersity as ``<p>_pd``, ``<p>_pd_type``, ``<p>_pd_n``,
         ``<p>_pd_nsigma``). Parameters not given take sasmodels' defaults.
     resolution : sasmodels.resolution.Resolution

@@ -32,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn import __version__, instrument
-from sasnn.curve import Curve
-from sasnn.shards import (
+from sasnn import __version__
+from sasnn.io.curve import Curve
+from sasnn.simulate import instrument
+from sasnn.simulate.shards import (
     FORMAT,
     MANIFEST,
     NO_STRUCTURE_FACTOR,
@@ -65,7 +66,7 @@ class SimulationConfig:
     instrument: instrument.InstrumentConfig = field(default_factory=instrument.InstrumentConfig)
 
     def __post_init__(self) -> None:
-        from sasnn.catalog import CATALOG
+        from sasnn.simulate.catalog import CATALOG
 
         if self.per_class < 1:
             raise ValueError(f"--per-class must be a positive number of curves, got {self.per_class}")
@@ -99,7 +100,7 @@ class ShardTask:
 
 
 def structure_factor_names() -> list[str]:
-    from sasnn.catalog import STRUCTURE_FACTORS
+    from sasnn.simulate.catalog import STRUCTURE_FACTORS
 
     return [NO_STRUCTURE_FACTOR, *STRUCTURE_FACTORS]
 
@@ -122,8 +123,9 @@ def shard_rng(seed: int, class_name: str, index: int) -> np.random.Generator:
 
 def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
     """Simulate one shard. A pure function of its arguments (runs in any worker)."""
-    from sasnn.catalog import CATALOG, sample_parameters
-    from sasnn.simulate import model_intensity
+    from sasnn.simulate.catalog import CATALOG
+    from sasnn.simulate.kernels import model_intensity
+    from sasnn.simulate.sampling import sample_parameters
 
     model_class = CATALOG[task.class_name]
     sf_choices = structure_factor_names()[1:] if model_class.structure_factor else []
@@ -227,7 +229,7 @@ def dataset_spec(config: SimulationConfig) -> dict:
     specs hold identical data; a folder with another spec is never touched."""
     import sasmodels
 
-    from sasnn.catalog import CATALOG, STRUCTURE_FACTORS
+    from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
 
     return {
         "config": _plain(asdict(config)),
@@ -300,7 +302,7 @@ def generate_dataset(
     ``workers`` local processes (1: in this process), or the Dask scheduler at
     ``scheduler`` (an address such as ``tcp://host:8786``, or a ``distributed.Client``).
     """
-    from sasnn.simulate import compile_kernels
+    from sasnn.simulate.kernels import compile_kernels
 
     directory = Path(directory)
     if workers < 1:
@@ -342,7 +344,7 @@ def generate_dataset(
 
 
 def _kernel_pairs(classes, sf_names) -> list[tuple[str, str | None]]:
-    from sasnn.catalog import CATALOG
+    from sasnn.simulate.catalog import CATALOG
 
     pairs = []
     for name in classes:
@@ -420,7 +422,7 @@ def simulate_examples(
 
 def describe_catalog() -> dict:
     """The catalogue as plain JSON-able data (``sasnn catalog --json``)."""
-    from sasnn.catalog import CATALOG, EXCLUDED, STRUCTURE_FACTORS
+    from sasnn.simulate.catalog import CATALOG, EXCLUDED, STRUCTURE_FACTORS
 
     return {
         "classes": [_plain(c) for c in CATALOG.values()],

@@ -7,7 +7,7 @@ p(0) = p(Dmax) = 0 (Glatter 1977; Moore 1980 uses a sine basis with the same end
 conditions).  The trapezoid rule turns I(q) = 4π ∫ p(r) sin(qr)/(qr) dr into
 I = K p + b, with b an optional flat background.  When the resolution dq is known,
 each row of K is averaged over q' ~ N(q, dq²) in closed form
-(:func:`sasnn.physics.sinc_kernel`), so the model is compared with the *smeared*
+(:func:`sasnn.pr.physics.sinc_kernel`), so the model is compared with the *smeared*
 data.  For given (α, Dmax) the estimate minimises
 
     χ²(p, b) + α' ‖L p‖²,    χ² = Σ_i [(I_i − (K p)_i − b) / σ_i]²,
@@ -55,7 +55,7 @@ p(r) needs at least ``MIN_SHANNON_CHANNELS`` Shannon channels (q_max − q_min)
 Dmax / π, and the data must start before the first Shannon point,
 q_min <= π / Dmax; a q range that admits no Dmax is refused.  By default
 (``q_min="auto"``) the data start where the automatic Guinier window starts
-(:func:`sasnn.guinier.guinier`): leading points that lie above the Guinier line
+(:func:`sasnn.pr.guinier.guinier`): leading points that lie above the Guinier line
 (aggregates, a beamstop shadow) would otherwise be explained by a long tail of
 p(r); starting the IFT at the Guinier q_min is what GNOM and RAW users are
 advised to do by hand.  At high q nothing is cut: points where the signal has
@@ -78,8 +78,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from sasnn.bift import decompose, grid_point, weighted_median
-from sasnn.guinier import GuinierResult, check_curve, guinier
+from sasnn.pr.bift import decompose, grid_point, weighted_median
+from sasnn.pr.guinier import GuinierResult, check_curve, guinier
 
 __all__ = ["GuinierResult", "PrResult", "guinier", "invert_pr"]
 

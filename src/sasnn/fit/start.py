@@ -1,14 +1,14 @@
 """Where a fit of one catalogue class to one measured curve starts, and what it may vary.
 
-:mod:`sasnn.fit` confirms the classifier's candidates by least-squares fits. A local
+:mod:`sasnn.fit.candidates` confirms the classifier's candidates by least-squares fits. A local
 optimiser needs a start in the right basin, so the starts come from the simulated
 curves nearest to the data, computed on the data's own q points and resolution:
 
 1. draw ``n_draws`` parameter sets from the class's catalogue prior
-   (:func:`sasnn.catalog.sample_parameters`, seeded), each with every length
+   (:func:`sasnn.simulate.sampling.sample_parameters`, seeded), each with every length
    stretched by one common factor so that the class's features can fall anywhere in
    the data's q window (:func:`stretch_range`);
-2. simulate each draw with :func:`sasnn.simulate.model_intensity` (cached kernels);
+2. simulate each draw with :func:`sasnn.simulate.kernels.model_intensity` (cached kernels);
 3. solve the linear least-squares problem for a non-negative scale and flat
    background per draw (:func:`linear_scale_background`), which is what the
    network's preprocessing throws away;
@@ -43,9 +43,10 @@ from functools import cache
 
 import numpy as np
 
-from sasnn.catalog import CATALOG, STRUCTURE_FACTORS, sample_parameters
-from sasnn.curve import Curve
-from sasnn.simulate import model_intensity, model_name
+from sasnn.io.curve import Curve
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.kernels import model_intensity, model_name
+from sasnn.simulate.sampling import sample_parameters
 
 __all__ = [
     "PD_MIN",

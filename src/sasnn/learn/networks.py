@@ -9,7 +9,7 @@
 * :class:`SASNets` — a re-implementation of the SASNets network (scattering/sasnets,
   ``oned_convnet``), the baseline.
 
-Both map a prepared input ``(B, C, n_q)`` (:mod:`sasnn.preprocessing`) to a pair of
+Both map a prepared input ``(B, C, n_q)`` (:mod:`sasnn.learn.preprocessing`) to a pair of
 logits ``((B, n_classes), (B, n_structure_factors))``.
 
 A checkpoint is a folder holding ``model.safetensors`` (weights), ``meta.json``
@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sasnn.jsonfile import read_described
-from sasnn.preprocessing import channels_for
+from sasnn.io.jsonfile import read_described
+from sasnn.learn.preprocessing import channels_for
 
 CHECKPOINT_FORMAT = "sasnn-checkpoint"
 WEIGHTS = "model.safetensors"

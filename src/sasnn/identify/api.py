@@ -1,12 +1,12 @@
 """The main job as one Python call: files in, ranked (and optionally fitted) candidates out.
 
-    >>> from sasnn.identify import identify
+    >>> from sasnn.identify.api import identify
     >>> for p in identify(["AOT_Microemulsion-Core_Contrast.xml"], fit=True):
     ...     print(p.entry, [(c.model, c.structure_factor, c.probability) for c in p.candidates])
 
 ``sasnn predict`` runs the same steps (:func:`predict_groups`, then
-:func:`sasnn.confirm.confirm` per prediction) with progress bars and per-file error
-lines; here an unreadable file raises :class:`sasnn.io.DataFormatError`.
+:func:`sasnn.identify.confirm.confirm` per prediction) with progress bars and per-file error
+lines; here an unreadable file raises :class:`sasnn.io.read.DataFormatError`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sasnn.confirm import FIT_SHORTLIST, combine, confirm
-from sasnn.curve import Curve
-from sasnn.predict import Prediction, Predictor
+from sasnn.identify.confirm import FIT_SHORTLIST, combine, confirm
+from sasnn.identify.loading import load_predictor
+from sasnn.identify.predictor import Prediction, Predictor
+from sasnn.io.curve import Curve
 
 
 def parse_pairs(text: str | None) -> list[tuple[str, str | None]]:
@@ -39,7 +40,7 @@ def predict_groups(
 ) -> list[tuple[Prediction, list[Curve]]]:
     """Predict every entry of every file (``groups``: one list of curves per file) in one
     batch. Returns (prediction, the curves it describes) pairs: one per entry, or with
-    ``joint`` one per file whose entries are combined (:func:`sasnn.confirm.combine`).
+    ``joint`` one per file whose entries are combined (:func:`sasnn.identify.confirm.combine`).
     ``also`` pairs follow the top ``top`` (see :meth:`Predictor.predict`)."""
     flat = [curve for group in groups for curve in group]
     predictions = iter(predictor.predict(flat, top_k=top, also=also))
@@ -78,9 +79,9 @@ def identify(
     best ``max(top, fit_top)`` are fitted and the best ``top`` by BIC are returned
     (with the ``also`` pairs), fitted by ``workers`` processes. ``model`` defaults to the shipped model; see
     ``sasnn predict --help`` for the other options."""
-    from sasnn.io import load_curves
+    from sasnn.io.read import load_curves
 
-    predictor = Predictor.from_checkpoint(model)
+    predictor = load_predictor(model)
     groups = [load_curves(path, q_units=q_units) for path in paths]
     shortlist = fitted_shortlist(top, fit_top) if fit else top
     jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=also)

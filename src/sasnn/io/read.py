@@ -5,11 +5,11 @@ sasdata parses the files; this module decides what to trust:
 
 * **q units.** Curves come out in Å⁻¹. sasdata converts canSAS XML and NXcanSAS by their
   unit attributes, but reads every text file (including Anton Paar PDH, which is in nm⁻¹)
-  as Å⁻¹ and ignores headers like ``q (1/nm)``; :mod:`sasnn.io_text` finds those. The
+  as Å⁻¹ and ignores headers like ``q (1/nm)``; :mod:`sasnn.io.text` finds those. The
   ``q_units`` argument forces the unit of the numbers in the file.
 * **Repairs**, each announced by a :class:`DataRepairWarning` that names the file: points
   with non-finite or non-positive q or I are dropped, q is sorted, duplicate q values are
-  merged, and missing or non-positive σ are estimated (:mod:`sasnn.io_repair`).
+  merged, and missing or non-positive σ are estimated (:mod:`sasnn.io.repair`).
 * **Refusals**, each a one-line :class:`DataFormatError` (or :class:`FileNotFoundError`)
   that names the file: empty, binary, XML with entities, unreadable, no intensity, too few
   points.
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sasnn.curve import Curve
-from sasnn.io_repair import repair_curve
-from sasnn.io_text import (
+from sasnn.io.curve import Curve
+from sasnn.io.repair import repair_curve
+from sasnn.io.text import (
     declared_q_unit,
     decode_text,
     normalize_q_unit,
@@ -233,7 +233,7 @@ def _sniff(path: Path, path_str: str) -> tuple[str, str]:
     Returns
     -------
     kind : str
-        "hdf5", "xml" or "text" (see :func:`sasnn.io_text.sniff_kind`).
+        "hdf5", "xml" or "text" (see :func:`sasnn.io.text.sniff_kind`).
     text : str
         The decoded content ("" for HDF5).
     """

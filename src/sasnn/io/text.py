@@ -1,4 +1,4 @@
-"""Plain-text sniffing for :mod:`sasnn.io`: file kind, XML safety and the unit of q.
+"""Plain-text sniffing for :mod:`sasnn.io.read`: file kind, XML safety and the unit of q.
 
 sasdata reads the numbers; this module reads what sasdata ignores. It looks at the raw
 bytes and header text of a data file and answers four questions before (and after)
@@ -9,7 +9,7 @@ sasdata parses it:
 * in which unit does it give q?                       -> :func:`declared_q_unit`
 * how many numeric rows and columns does it have?     -> :func:`numeric_table_shape`
 
-Nothing here imports sasdata (only :mod:`sasnn.io` does) and nothing here raises: the
+Nothing here imports sasdata (only :mod:`sasnn.io.read` does) and nothing here raises: the
 functions return findings and ``io`` turns them into errors or metadata.
 """
 

@@ -1,8 +1,8 @@
 """Confirm the classifier's shortlist by fitting it to the data, then re-rank by BIC.
 
 The classifier has only seen simulated curves; a fit is evidence from this curve.
-:func:`confirm` fits each candidate pair of a :class:`~sasnn.predict.Prediction`
-with :func:`sasnn.fit.fit_candidates` (the data's own pinhole dQ or slit length,
+:func:`confirm` fits each candidate pair of a :class:`~sasnn.identify.predictor.Prediction`
+with :func:`sasnn.fit.candidates.fit_candidates` (the data's own pinhole dQ or slit length,
 started from the prior draws nearest to the data) and returns the prediction with
 its candidates re-ordered by BIC, each carrying its fit. The classifier's
 probabilities are kept as they are, so both rankings stay visible.
@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sasnn.curve import Curve
-from sasnn.fit import bic_weights, fit_candidates
-from sasnn.predict import Candidate, Prediction
+from sasnn.fit.candidates import bic_weights, fit_candidates
+from sasnn.identify.predictor import Candidate, Prediction
+from sasnn.io.curve import Curve
 
 # χ²_red above which even the best candidate is called a poor fit. Real reductions
 # often understate σ by a factor 2-3 (χ²_red 4-9 for the right model), so the bar is
@@ -62,7 +62,7 @@ def confirm(
     shortlist than is shown is the point: on real data the classifier spreads its
     probability over look-alike models, and the one the data favour is often lower
     than third (README, "Real data: the dev set").
-    ``workers``: processes fitting candidates at once (see :func:`sasnn.fit.fit_candidates`).
+    ``workers``: processes fitting candidates at once (see :func:`sasnn.fit.candidates.fit_candidates`).
     ``on_candidate(name)`` is called after each candidate's fit (for progress bars).
     """
     if keep is not None and keep < 1:

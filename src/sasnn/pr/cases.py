@@ -2,7 +2,7 @@
 
 Each case is a sasmodels model with fixed parameters and the truth that the
 inversion must recover, computed independently of it from geometry
-(:mod:`sasnn.physics`): the exact p(r) (overlap volumes of concentric spheres,
+(:mod:`sasnn.pr.physics`): the exact p(r) (overlap volumes of concentric spheres,
 or the orientation-averaged overlap of a cylinder with its translate), Rg from
 that p(r)'s second moment (analytic for the sphere, √(3/5) R, and the cylinder,
 √(R²/2 + L²/12)) and Dmax from the particle's geometry.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sasnn import physics
+from sasnn.pr import physics
 
 Q_MIN, Q_MAX, N_Q = 0.005, 0.35, 231  # Å⁻¹; 0.0015 Å⁻¹ bins
 WAVELENGTH_SPREAD = 0.10  # Δλ/λ, FWHM
