@@ -1,6 +1,6 @@
 """Would averaging several trained models beat each of them, on simulated and on real data?
 
-    python bench/bench_ensemble.py --model A=src/sasnn/data/model --model B=runs/shipped2 \\
+    python bench/experiments/bench_ensemble.py --model A=src/sasnn/data/model --model B=runs/shipped2 \\
         --model C=runs/sq --test data/test --test data/test3 [--top 3] [--top 10]
 
 For each model alone and for every combination of two or more, the members' calibrated
@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
-from bench_devset import SAMPLES, grade
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for bench_devset
+from bench_devset import SAMPLES, grade  # noqa: E402
 
 from sasnn.identify.api import predict_groups
 from sasnn.identify.ensemble import EnsemblePredictor

@@ -1,6 +1,6 @@
 """How far apart are a model's accuracies on its own training curves and on validation?
 
-    python bench/bench_train_gap.py --model RUN_DIR --data DATASET [--data DATASET2] [--n 30000]
+    python bench/experiments/bench_train_gap.py --model RUN_DIR --data DATASET [--data DATASET2] [--n 30000]
 
 A large gap (the network knows its training curves better than new ones) says more
 curves would help; a small one says the limit is the model or the data themselves.

@@ -1,6 +1,6 @@
 """Per-class kernel cost and invalid-curve rate of the catalogue at its priors.
 
-Run:  SAS_OPENCL=none python bench/catalog_cost.py [--q-points 300] [--q-max 0.5] [--sf]
+Run:  SAS_OPENCL=none python bench/experiments/catalog_cost.py [--q-points 300] [--q-max 0.5] [--sf]
 
 For each class, draws parameter sets with ``sample_parameters`` (seed 0), evaluates
 ``model_intensity`` on a log grid of q (Perfect1D, default 0.001-0.5 Å⁻¹, 300 points)

@@ -1,6 +1,6 @@
 """Which feature-space novelty score best separates never-seen models from known ones?
 
-    python bench/bench_novelty.py --run runs/unsure/run --train data/train --test data/test \
+    python bench/experiments/bench_novelty.py --run runs/unsure/run --train data/train --test data/test \
         [--second-run runs/unsure_b/run --calib data/calib]
 
 RUN is a model trained without some classes (``bench/bench_unsure.py`` makes one);

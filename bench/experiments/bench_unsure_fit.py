@@ -1,9 +1,9 @@
 """With ``--fit``, does "no candidate fits" catch the models the network never saw?
 
-    python bench/bench_unsure_fit.py --data data/test --model runs/unsure/run \\
+    python bench/experiments/bench_unsure_fit.py --data data/test --model runs/unsure/run \\
         --classes a,b,c,d [--n 60] [--top 10] [--time-limit 10] [--workers 2] [--seed 0] \\
         [--json OUT.json]
-    python bench/bench_unsure_fit.py --summarize OUT.json [--same-as OTHER.json]   # no fitting
+    python bench/experiments/bench_unsure_fit.py --summarize OUT.json [--same-as OTHER.json]   # no fitting
 
 ``bench_unsure.py`` measures the classifier's own "unsure" on a model trained without
 some classes. A classifier can only say that a curve looks unlike its training data;

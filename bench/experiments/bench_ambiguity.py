@@ -1,9 +1,9 @@
 """Which misread test curves could any method have read right? A ceiling for top-1.
 
-    python bench/bench_ambiguity.py --data data/test [--model RUN_DIR] [--errors 200] \\
+    python bench/experiments/bench_ambiguity.py --data data/test [--model RUN_DIR] [--errors 200] \\
         [--controls 100] [--time-limit 20] [--draws 96] [--starts 4] [--workers 2] [--seed 0] \\
         [--classes a,b,c] [--json OUT.json] [--compare EARLIER.json]
-    python bench/bench_ambiguity.py --summarize OUT.json    # the tables again, no fitting
+    python bench/experiments/bench_ambiguity.py --summarize OUT.json    # the tables again, no fitting
 
 The issue asks, when a top-1 target is out of reach, which model pairs are truly
 indistinguishable in the Q window and noise. This script answers it curve by curve.

@@ -1,6 +1,6 @@
 """Can the network read the expert's own fit, re-noised on the real file's q points?
 
-    python bench/bench_expert_replicas.py [--model NAME=RUN_DIR ...] [--replicas 20] \\
+    python bench/experiments/bench_expert_replicas.py [--model NAME=RUN_DIR ...] [--replicas 20] \\
         [--fit-time 60] [--seed 0] [--out results.json]
 
 A dev-set miss has two possible causes: the network never learnt that kind of curve
@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from bench_devset import SAMPLES, grade
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for bench_devset
+from bench_devset import SAMPLES, grade  # noqa: E402
 
 from sasnn.fit.candidates import fit_candidates
 from sasnn.identify.loading import load_predictor

@@ -1,6 +1,6 @@
 """Throughput of a few CNN sizes (and the SASNets baseline) on random inputs, this CPU.
 
-    python bench/bench_cnn_sizes.py [--threads 2] [--seconds 4]
+    python bench/experiments/bench_cnn_sizes.py [--threads 2] [--seconds 4]
 
 Prints a markdown table: parameters, forward MACs per curve, training curves/s
 (forward + backward + AdamW step, batch 256) and inference curves/s (batch 256,
