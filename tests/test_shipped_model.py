@@ -46,7 +46,7 @@ def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     config = predictor.model.config  # the pooled last maps (mean, max) next to the shared layer
     assert predictor.density.layer == "pooled+shared"
     assert predictor.density.means.shape == (len(CATALOG), 2 * config.channels[-1] + config.hidden)
-    assert predictor.density.relative  # relative Mahalanobis: README, "Unsure on models never trained on"
+    assert predictor.density.relative  # relative Mahalanobis: docs/benchmarks.md, "Unsure on models never trained on"
     assert predictor.meta["unsure"]["feature_distance_threshold"] > 0
 
 
@@ -66,9 +66,9 @@ def test_it_loads_in_a_fresh_process_without_pickle():
 
 
 # classes whose fresh test curves the shipped model gets right nearly always (per-class
-# recall in the README's evaluation); a handful of new draws must land in its top 3.
+# recall in the evaluation of docs/benchmarks.md); a handful of new draws must land in its top 3.
 # Without S(Q): the shipped model was trained on the structure-factor draws of an older
-# catalogue (README, Simulation), and the form factor is what this test is about.
+# catalogue (docs/benchmarks.md, Simulation), and the form factor is what this test is about.
 DISTINCT = ("fcc_paracrystal", "lamellar_stack_caille", "sphere", "mass_fractal", "teubner_strey")
 
 

@@ -1,7 +1,7 @@
 """Catalogue twins: class pairs that sasmodels computes as the *same* curve somewhere inside
 both classes' priors.
 
-The shipped model's most-confused pairs (README, "What limits top-1") include these. Where
+The shipped model's most-confused pairs (docs/benchmarks.md, "What limits top-1") include these. Where
 two classes give one I(q), no classifier that reads only I(q) can name the right one, so
 these confusions bound top-1 from above. Each case is checked with sasmodels alone, and
 the shared parameters are checked to lie inside both catalogue priors.

@@ -14,7 +14,7 @@ on one core and infers well above 5,000 curves/s: 76 classes x 2,000 curves
 the 2 h budget. "medium" was no better than "default" on a 250-curves/class,
 12-epoch trial (52.1 % vs 52.0 % validation top-1), so the extra cost buys nothing there.
 "global" and "global-wide" pool their last feature map over q (CNNConfig.pooling); the
-shipped network is "global-wide" (README, Identification: 70.9 % validation top-1 after
+shipped network is "global-wide" (docs/benchmarks.md, Identification: 70.9 % validation top-1 after
 8 epochs against 64.8 % for "default", so its higher cost buys accuracy).
 
 Measured 2026-12-01, torch 2.13.0+cpu, --threads 2, nothing else running (the

@@ -6,5 +6,6 @@ May import :mod:`sasnn.learn`, :mod:`sasnn.fit`, :mod:`sasnn.pr` and the stages 
 """
 
 from sasnn.identify.api import identify
+from sasnn.identify.loading import load_predictor
 
-__all__ = ["identify"]
+__all__ = ["identify", "load_predictor"]

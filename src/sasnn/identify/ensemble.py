@@ -4,7 +4,7 @@ Networks trained on different curves (or seeds) disagree on the curves none of t
 reads well, and their average is often right more often than any of them
 (bench/experiments/bench_ensemble.py: two flattening CNNs, 70.5 % and 73.0 % top-1 alone, 72.8 %
 averaged, shipped until 2026-12; two global-pooling CNNs, 74.5 % and 76.1 % alone,
-76.2 % averaged, where the better one alone was shipped instead: README, Identification).
+76.2 % averaged, where the better one alone was shipped instead: docs/benchmarks.md, Identification).
 
 An ensemble is a folder::
 

@@ -16,7 +16,7 @@ nearest class mean minus the squared distance to the background. Directions in w
 every class spreads widely count less, so the score measures how unlike each class a
 curve is rather than how unusual its features are overall. Read on the shared layer of
 a model trained without four catalogue classes, it flags 30.6 % of their curves at 5.4 %
-false alarms, against 17.9 % at 5.0 % for the distance alone (README, "Unsure on models never trained on").
+false alarms, against 17.9 % at 5.0 % for the distance alone (docs/benchmarks.md, "Unsure on models never trained on").
 A density saved without a background (checkpoints made before it) scores the plain
 distance, which is what its stored threshold was set on.
 
@@ -25,7 +25,7 @@ Which features it reads is stored with it (``layer``): the shared layer alone
 ("pooled+shared", :func:`layer_for`). The dense layer mixes the pooled maps down to the
 shared layer and loses some of what sets a never-seen model apart: on the same model the
 wider features flag 36.5 % of never-seen curves at 5.0 % false alarms, against 30.6 % at
-5.4 % (README, "Unsure on models never trained on").
+5.4 % (docs/benchmarks.md, "Unsure on models never trained on").
 
 A checkpoint stores it as ``novelty.safetensors`` beside the weights, and its meta
 holds the threshold that flags a set share of validation curves

@@ -20,7 +20,7 @@ The input, for a fixed log-spaced grid of ``n`` Q values, is ``(C, n)`` float32:
   (:func:`grid_log_sigma`) plus ``LOG_SIGMA_OFFSET``; uncovered cells hold 0. It is
   scale-free (σ/I), and tells the network how far to trust each cell. Training's fresh
   noise (:func:`add_noise`) raises it by what it adds. On an 8-epoch trial it gained
-  0.1 points of test top-1 (README, Identification): the network reads the noise from
+  0.1 points of test top-1 (docs/benchmarks.md, Identification): the network reads the noise from
   the binned curve itself, so no shipped network uses it.
 
 Gridding, in log q / log I:
