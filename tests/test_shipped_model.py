@@ -46,7 +46,8 @@ def test_the_whole_catalogue_is_shipped_small_and_calibrated(predictor):
     config = predictor.model.config  # the pooled last maps (mean, max) next to the shared layer
     assert predictor.density.layer == "pooled+shared"
     assert predictor.density.means.shape == (len(CATALOG), 2 * config.channels[-1] + config.hidden)
-    assert predictor.density.relative  # relative Mahalanobis: docs/benchmarks.md, "Unsure on models never trained on"
+    # relative Mahalanobis: docs/benchmarks.md, "Unsure on models never trained on"
+    assert predictor.density.relative
     assert predictor.meta["unsure"]["feature_distance_threshold"] > 0
 
 

@@ -52,7 +52,8 @@ class GlobalPool(nn.Module):
 
 @dataclass(frozen=True)
 class CNNConfig:
-    """Architecture of :class:`IdentifyCNN`. Sized for a 2-core CPU: see bench/experiments/bench_cnn_sizes.py."""
+    """Architecture of :class:`IdentifyCNN`. Sized for a 2-core CPU: see
+    bench/experiments/bench_cnn_sizes.py."""
 
     in_channels: int = 2  # centred log10 I and the coverage mask; 3 adds log σ (preprocessing.channels_for)
     n_q: int = 256  # grid points; must be divisible by 2 ** len(channels)

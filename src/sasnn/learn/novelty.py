@@ -16,7 +16,8 @@ nearest class mean minus the squared distance to the background. Directions in w
 every class spreads widely count less, so the score measures how unlike each class a
 curve is rather than how unusual its features are overall. Read on the shared layer of
 a model trained without four catalogue classes, it flags 30.6 % of their curves at 5.4 %
-false alarms, against 17.9 % at 5.0 % for the distance alone (docs/benchmarks.md, "Unsure on models never trained on").
+false alarms, against 17.9 % at 5.0 % for the distance alone (docs/benchmarks.md, "Unsure on
+models never trained on").
 A density saved without a background (checkpoints made before it) scores the plain
 distance, which is what its stored threshold was set on.
 
