@@ -49,14 +49,27 @@ the tests and the simulator call.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from sasnn.simulate.constraints import (
+    all_of,
+    baxter,
+    contrast,
+    derive,
+    ellipsoid_axes,
+    hayter_msa,
+    polymer_micelle,
+    require,
+    rpa,
+    shells,
+    unified_levels,
+)
 from sasnn.simulate.priors import (
+    MAX_DIM,
     SLD,
     A,
-    Constraint,
     ModelClass,
     Prior,
     StructureFactorClass,
@@ -81,54 +94,9 @@ __all__ = ["CATALOG", "EXCLUDED", "EXCLUDED_STRUCTURE_FACTORS", "STRUCTURE_FACTO
 # Names starting with "_" are auxiliary draws: only the constraint reads them, and
 # they never reach sasmodels (e.g. an aspect ratio from which a length is derived).
 _SOLVENT = lin(4.0, 6.36, SLD)
-# sasmodels integrates orientations with 20/76/500/5000 Gauss points for q·D below
-# 10/100/750/above (lib/adaptive.c): keeping the largest dimension D <= 700 Å keeps
-# q·D < 750 up to q = 1 Å⁻¹, i.e. never the 5000-point rule.
-_MAX_DIM = 700.0
+_MAX_DIM = MAX_DIM  # the largest dimension any class draws (priors.MAX_DIM says why)
 _ADAPTIVE_COST = "largest dimension <= 700 Å (q·D < 750: at most 500-point orientation rule)"
 _LOW, _ANY = lin(-0.5, 4.0, SLD), lin(-0.5, 6.5, SLD)
-
-
-def _contrast(*pairs: tuple[str, str], minimum: float = 0.8) -> Constraint:
-    """Reject draws in which any listed pair of SLDs differs by less than ``minimum``."""
-    def check(p: dict) -> dict | None:
-        return None if any(abs(p[a] - p[b]) < minimum for a, b in pairs) else p
-    return check
-
-
-def _all(*constraints: Constraint) -> Constraint:
-    """Apply constraints in order; the first rejection wins."""
-    def check(p: dict) -> dict | None:
-        for constraint in constraints:
-            p = constraint(p)
-            if p is None:
-                return None
-        return p
-    return check
-
-
-def _derive(**rules: Callable[[dict], float]) -> Constraint:
-    """Set parameters from the draw, e.g. ``length=lambda p: 2 * p["radius"] * p["_aspect"]``."""
-    def derive(p: dict) -> dict:
-        for name, rule in rules.items():
-            p[name] = float(rule(p))
-        return p
-    return derive
-
-
-def _require(test: Callable[[dict], bool]) -> Constraint:
-    return lambda p: p if test(p) else None
-
-
-def _shells(count: str, *vectors: str, maximum: int) -> Constraint:
-    """Drop the unused entries of vector parameters beyond ``p[count]`` shells."""
-    def trim(p: dict) -> dict:
-        n = int(p[count])
-        for vector in vectors:
-            for k in range(n + 1, maximum + 1):
-                p.pop(f"{vector}{k}", None)
-        return p
-    return trim
 
 
 # Paracrystals: a 150x150-point orientation integral per q (~1.5 ms). Tabulated over
@@ -140,61 +108,6 @@ _PARACRYSTAL_TABLE = Tabulation("dnn", x_max=450.0, scaled={"radius": 1}, x_min=
                                 log_step=0.004)
 _PARACRYSTAL_COST = ("2-D 150x150 orientation integral, ~0.45 s per 300-q curve: tabulated "
                      "per process over q·dnn for 4 fills x 5 d_factors; monodisperse")
-
-
-def _ellipsoid_axes(p: dict) -> dict:
-    # one aspect-ratio draw for prolate and oblate alike, never close to a sphere
-    ratio = p.pop("_ratio")
-    ratio = ratio if p.pop("_prolate") >= 0.5 else 1.0 / ratio
-    p["radius_polar"] = p["radius_equatorial"] * ratio
-    return p if max(p["radius_polar"], p["radius_equatorial"]) <= _MAX_DIM else None
-
-
-def _polymer_micelle(p: dict) -> dict | None:
-    # Pedersen's model needs R >> Rg; v_core and v_corona follow from the geometry
-    # (core packing 0.68 as in sasmodels' random(); Gaussian corona chain of n segments)
-    if p["radius_core"] < 2.5 * p["rg"]:
-        return None
-    n_aggreg = p["n_aggreg"]
-    p["v_core"] = 4 * math.pi / 3 * p["radius_core"] ** 3 * 0.68 / n_aggreg
-    p["v_corona"] = math.pi * p["rg"] ** 3 * math.sqrt(6 / p.pop("_segments"))
-    return p
-
-
-def _unified_levels(p: dict) -> dict:
-    # Beaucage: level k+1 is a factor 5-20 larger than level k, its Guinier prefactor
-    # grows with volume, and B_k = G_k P_k / Rg_k^P_k Γ(P_k/2) keeps each level smooth.
-    n = int(p["level"])
-    for k in range(1, 4):
-        if k > n:
-            for name in ("rg", "power", "B", "G"):
-                p.pop(f"{name}{k}", None)
-            p.pop(f"_step{k}", None)
-            continue
-        if k > 1:
-            p[f"rg{k}"] = p[f"rg{k - 1}"] * p.pop(f"_step{k}")
-            p[f"G{k}"] = p[f"G{k - 1}"] * (p[f"rg{k}"] / p[f"rg{k - 1}"]) ** 3 * p[f"G{k}"]
-        power = p[f"power{k}"]
-        p[f"B{k}"] = p[f"G{k}"] * power / p[f"rg{k}"] ** power * math.gamma(power / 2)
-    for k in range(1, 4):
-        p.pop(f"_step{k}", None)
-    return p
-
-
-def _rpa(p: dict) -> dict:
-    # Case 0 is a C/D blend, case 1 a C-D diblock (components C and D = index 3 and 4).
-    # χ is drawn as a fraction of the spinodal value so that the mean-field RPA stays in
-    # the one-phase region: blend χs = (1/(N_C φ_C) + 1/(N_D φ_D))/2, diblock (χN)s ≈ 10.5.
-    n_c, n_d = p.pop("_n_c"), p.pop("_n_d")
-    phi = p["Phi3"]
-    p["N3"], p["N4"], p["Phi4"] = n_c, n_d, 1.0 - phi
-    if p["case_num"] == 0:
-        chi_s = 0.5 * (1 / (n_c * phi) + 1 / (n_d * (1 - phi)))
-    else:
-        chi_s = 10.5 / (n_c + n_d)
-    # sasmodels' K is χ / v0 (v0 = reference molar volume, 100 mL/mol here)
-    p["K34"] = p.pop("_chi") * chi_s / 100.0
-    return p
 
 
 _FORM_FACTORS: list[ModelClass] = [
@@ -214,7 +127,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_core": _ANY, "sld_shell": _LOW,
                 "sld_solvent": _SOLVENT},
         polydisperse={"radius": pd(0.05, 0.25, npts=25)},
-        constraint=_contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
+        constraint=contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
         structure_factor=True, radius_effective="outer radius",
         reason="micelles/AOT droplets: core 15-300 Å, shell 5-80 Å; core and shell contrasts "
         "differ so the minima shift away from a plain sphere's",
@@ -227,8 +140,8 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_core": _LOW, "sld1": _ANY, "sld2": _LOW, "sld3": _ANY, "sld4": _LOW,
                 "sld_solvent": _SOLVENT},
         polydisperse={"radius": pd(0.05, 0.2, npts=15)},
-        constraint=_all(_contrast(("sld_core", "sld1"), ("sld1", "sld2")),
-                        _shells("n", "sld", "thickness", maximum=4)),
+        constraint=all_of(contrast(("sld_core", "sld1"), ("sld1", "sld2")),
+                        shells("n", "sld", "thickness", maximum=4)),
         structure_factor=True, radius_effective="outer radius",
         reason="2-4 distinct shells of 8-60 Å on a 15-200 Å core: outer radius 30-440 Å keeps "
         "the first minima in window; n=1 would be core_shell_sphere",
@@ -243,8 +156,8 @@ _FORM_FACTORS: list[ModelClass] = [
                 "A1": lin(-4, 4), "A2": lin(-4, 4), "A3": lin(-4, 4),
                 "sld_solvent": _SOLVENT},
         polydisperse={"radius_core": pd(0.05, 0.2, npts=15)},
-        constraint=_all(_contrast(("sld_in1", "sld_out1"), ("sld_core", "sld_solvent")),
-                        _shells("n_shells", "sld_in", "sld_out", "thickness", "A",
+        constraint=all_of(contrast(("sld_in1", "sld_out1"), ("sld_core", "sld_solvent")),
+                        shells("n_shells", "sld_in", "sld_out", "thickness", "A",
                                 maximum=3)),
         structure_factor=True, radius_effective="outer radius",
         reason="1-3 graded shells (exponential profiles, A in -4..4) on a 15-200 Å core: "
@@ -263,8 +176,8 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_solvent": _SOLVENT},
         fixed={"n_steps": 15},
         polydisperse={"thickness1": pd(0.05, 0.2, npts=11)},
-        constraint=_all(_contrast(("sld1", "sld_solvent")),
-                        _shells("n_shells", "sld", "thickness", "interface", "shape", "nu",
+        constraint=all_of(contrast(("sld1", "sld_solvent")),
+                        shells("n_shells", "sld", "thickness", "interface", "shape", "nu",
                                 maximum=3)),
         structure_factor=True, radius_effective="outer radius",
         reason="core 20-200 Å plus up to two shells, each with a 5-40 Å graded interface "
@@ -276,7 +189,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius": log(20, 400, A), "_fuzz": lin(0.05, 0.25)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"radius": pd(0.05, 0.25, npts=25)},
-        constraint=_derive(fuzziness=lambda p: p["radius"] * p.pop("_fuzz")),
+        constraint=derive(fuzziness=lambda p: p["radius"] * p.pop("_fuzz")),
         structure_factor=True, radius_effective="radius + fuzziness",
         reason="microgels: R 20-400 Å with fuzziness 5-25 % of R, which damps the sphere "
         "minima and steepens the high-q decay",
@@ -306,9 +219,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "volfraction_lg": lin(0.03, 0.3), "volfraction_sm": lin(0.03, 0.3),
                 "sld_sm": lin(0.5, 5, SLD)},
         fixed={"sld_lg": 3.5, "sld_solvent": 6.36},
-        constraint=_all(
-            _require(lambda p: p["volfraction_lg"] + p["volfraction_sm"] <= 0.45),
-            _derive(radius_sm=lambda p: p["radius_lg"] * p.pop("_size_ratio"))),
+        constraint=all_of(
+            require(lambda p: p["volfraction_lg"] + p["volfraction_sm"] <= 0.45),
+            derive(radius_sm=lambda p: p["radius_lg"] * p.pop("_size_ratio"))),
         reason="two hard-sphere populations (size ratio 0.15-0.6, total φ <= 0.45): two "
         "Guinier regions and a correlation peak from the larger spheres",
     ),
@@ -318,7 +231,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "volfraction_lg": lin(0.01, 0.1), "_sm_per_lg": lin(0.05, 0.5),
                 "surface_fraction": lin(0.3, 0.9), "penetration": lin(0.0, 0.3)},
         fixed={"sld_lg": -0.4, "sld_sm": 3.5, "sld_solvent": 6.36},
-        constraint=_derive(radius_sm=lambda p: p["radius_lg"] * p.pop("_size_ratio"),
+        constraint=derive(radius_sm=lambda p: p["radius_lg"] * p.pop("_size_ratio"),
                            volfraction_sm=lambda p: p["volfraction_lg"] * p.pop("_sm_per_lg")),
         structure_factor=True, radius_effective="radius_outer",
         reason="Pickering emulsion: oil droplet 200-1500 Å (knee below 0.01 Å⁻¹) covered by "
@@ -345,7 +258,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_string": lin(0.5, 3, SLD)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"radius": pd(0.05, 0.2, npts=11)},
-        constraint=_derive(thick_string=lambda p: p["radius"] * p.pop("_string_ratio")),
+        constraint=derive(thick_string=lambda p: p["radius"] * p.pop("_string_ratio")),
         reason="polyelectrolyte-surfactant necklaces: pearls 20-120 Å joined by strings "
         "5-30 % of R thick; pearl-pearl interference at 2π/(2R+sep)",
     ),
@@ -355,7 +268,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "n_aggreg": lin(20, 150), "_segments": lin(6, 40),
                 "d_penetration": lin(0.8, 1.3), "sld_corona": lin(0.4, 1.5, SLD)},
         fixed={"sld_core": 0.34, "sld_solvent": 6.36, "ndensity": 1.0},
-        constraint=_polymer_micelle,
+        constraint=polymer_micelle,
         reason="block-copolymer micelles: core 30-150 Å with Gaussian corona chains of Rg "
         "8-40 Å and R >= 2.5 Rg (the model's validity condition); core minima in window",
     ),
@@ -365,7 +278,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius": log(10, 150, A), "length": log(20, _MAX_DIM, A)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"radius": pd(0.05, 0.25, npts=11)},
-        constraint=_require(lambda p: abs(math.log(p["length"] / (2 * p["radius"])))
+        constraint=require(lambda p: abs(math.log(p["length"] / (2 * p["radius"])))
                             >= math.log(1.5)),
         structure_factor=True,
         reason="rods (L/D >= 1.5) and discs (L/D <= 2/3): R 10-150 Å puts the cross-section "
@@ -379,9 +292,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_core": _ANY, "sld_shell": _LOW,
                 "sld_solvent": _SOLVENT},
         polydisperse={"radius": pd(0.05, 0.2, npts=7)},
-        constraint=_all(
-            _contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
-            _require(lambda p: p["length"] >= 4 * (p["radius"] + p["thickness"]))),
+        constraint=all_of(
+            contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
+            require(lambda p: p["length"] >= 4 * (p["radius"] + p["thickness"]))),
         structure_factor=True,
         reason="core-shell rods (cylindrical micelles): core 10-100 Å, shell 5-40 Å, L 60-700 "
         "Å and L/D >= 2; the shell contrast moves the cross-section minima",
@@ -403,7 +316,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius": log(10, 60, A), "_cap_ratio": lin(1.0, 2.0),
                 "length": log(20, 500, A)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(radius_cap=lambda p: p["radius"] * p.pop("_cap_ratio")),
+        constraint=derive(radius_cap=lambda p: p["radius"] * p.pop("_cap_ratio")),
         structure_factor=True,
         reason="spherocylinders: R 10-60 Å, cap radius 1-2 R, bar 20-500 Å; caps smear the "
         "cylinder minima",
@@ -414,7 +327,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius": log(10, 40, A), "_bell_ratio": lin(1.3, 3.0),
                 "length": log(20, 500, A)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(radius_bell=lambda p: p["radius"] * p.pop("_bell_ratio")),
+        constraint=derive(radius_bell=lambda p: p["radius"] * p.pop("_bell_ratio")),
         structure_factor=True,
         reason="dumbbells: bar R 10-40 Å, bells 1.3-3 R (<= 120 Å, where sasmodels is "
         "accurate), bar 20-500 Å; bell and bar features both in window",
@@ -425,7 +338,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius_minor": log(10, 60, A), "axis_ratio": log(1.5, 4),
                 "length": log(40, 600, A)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_require(lambda p: p["length"] >= 4 * p["radius_minor"]),
+        constraint=require(lambda p: p["length"] >= 4 * p["radius_minor"]),
         structure_factor=True,
         reason="ribbons: minor radius 10-60 Å, axis ratio 1.5-4, L 40-600 Å (>= 2 minor "
         "diameters); two cross-section lengths smear the minima",
@@ -437,7 +350,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "radius": log(8, 60, A)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"radius": pd(0.05, 0.2, npts=11)},
-        constraint=_require(lambda p: p["length"] >= 3 * p["kuhn_length"]),
+        constraint=require(lambda p: p["length"] >= 3 * p["kuhn_length"]),
         reason="wormlike micelles/polymers: contour 300-5000 Å >= 3 Kuhn lengths (40-600 Å) "
         "so the q^-2 → q^-1 crossover near 6/b is in window, cross-section R 8-60 Å",
     ),
@@ -447,7 +360,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "radius": log(8, 50, A), "axis_ratio": log(1.5, 5)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"radius": pd(0.05, 0.2, npts=7)},
-        constraint=_require(lambda p: p["length"] >= 3 * p["kuhn_length"]),
+        constraint=require(lambda p: p["length"] >= 3 * p["kuhn_length"]),
         reason="as flexible_cylinder with an elliptical cross-section (axis ratio 1.5-5), "
         "which changes the high-q cross-section decay",
         cost="7-point polydispersity on the minor radius",
@@ -459,7 +372,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_core": lin(-0.5, 1.0, SLD), "sld_face": lin(1.0, 5.0, SLD),
                 "sld_rim": lin(1.0, 5.0, SLD), "sld_solvent": _SOLVENT},
         polydisperse={"radius": pd(0.05, 0.25, npts=7)},
-        constraint=_contrast(("sld_core", "sld_face"), ("sld_face", "sld_solvent"),
+        constraint=contrast(("sld_core", "sld_face"), ("sld_face", "sld_solvent"),
                              minimum=0.5),
         structure_factor=True,
         reason="lipid bicelles: tail core 15-80 Å thick, disc radius 30-300 Å, head rims and "
@@ -472,9 +385,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "thick_face": log(5, 30, A), "length": log(15, 80, A),
                 "sld_core": lin(-0.5, 1.0, SLD), "sld_face": lin(1.0, 5.0, SLD),
                 "sld_rim": lin(1.0, 5.0, SLD), "sld_solvent": _SOLVENT},
-        constraint=_all(_contrast(("sld_core", "sld_face"), ("sld_face", "sld_solvent"),
+        constraint=all_of(contrast(("sld_core", "sld_face"), ("sld_face", "sld_solvent"),
                                   minimum=0.5),
-                        _require(lambda p: p["radius"] * p["x_core"] <= 300)),
+                        require(lambda p: p["radius"] * p["x_core"] <= 300)),
         structure_factor=True,
         reason="elliptical bicelles: minor radius 30-150 Å, ellipticity 1.5-4 (major radius "
         "<= 300 Å), bilayer 15-80 Å; features as core_shell_bicelle with a smeared disc knee",
@@ -487,9 +400,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_core": lin(-0.5, 1.0, SLD), "sld_face": lin(1.0, 5.0, SLD),
                 "sld_rim": lin(1.0, 5.0, SLD), "sld_solvent": _SOLVENT,
                 "sigma": lin(2, 12, A)},
-        constraint=_all(_contrast(("sld_core", "sld_face"), ("sld_face", "sld_solvent"),
+        constraint=all_of(contrast(("sld_core", "sld_face"), ("sld_face", "sld_solvent"),
                                   minimum=0.5),
-                        _require(lambda p: p["radius"] * p["x_core"] <= 300)),
+                        require(lambda p: p["radius"] * p["x_core"] <= 300)),
         structure_factor=True,
         reason="as core_shell_bicelle_elliptical with a belt rim and interfacial roughness "
         "2-12 Å that damps the high-q minima",
@@ -502,9 +415,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "_sigma_rel": lin(0.0, 0.15), "sld_core": _ANY,
                 "sld_layer": _LOW, "sld_solvent": _SOLVENT},
         polydisperse={"radius": pd(0.05, 0.2, npts=7)},
-        constraint=_all(
-            _contrast(("sld_core", "sld_layer")),
-            _derive(sigma_d=lambda p: p.pop("_sigma_rel")
+        constraint=all_of(
+            contrast(("sld_core", "sld_layer")),
+            derive(sigma_d=lambda p: p.pop("_sigma_rel")
                     * (p["thick_core"] + 2 * p["thick_layer"]))),
         reason="clay/lamellar tactoids: 2-15 disks of radius 40-300 Å with repeat 20-110 Å: "
         "a stacking peak at 2π/d = 0.06-0.3 Å⁻¹ on a q^-2 disc decay",
@@ -515,7 +428,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius": log(30, 120, A), "_thick": Prior(0.08, 0.4, "log", steps=3),
                 "_alpha_rel": Prior(-0.3, 0.3, steps=3), "_beta_rel": Prior(0.2, 1.5, "log", steps=3)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(thickness=lambda p: p.pop("_thick") * p["radius"],
+        constraint=derive(thickness=lambda p: p.pop("_thick") * p["radius"],
                            alpha=lambda p: p.pop("_alpha_rel") / p["radius"],
                            beta=lambda p: p.pop("_beta_rel") / p["radius"]),
         tabulate=Tabulation("radius", x_max=150.0,
@@ -534,7 +447,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "_prolate": lin(0, 1)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"radius_equatorial": pd(0.05, 0.25, npts=15)},
-        constraint=_ellipsoid_axes,
+        constraint=ellipsoid_axes,
         structure_factor=True,
         reason="prolate and oblate (50/50) with axis ratio 1.5-6 (never a near-sphere); "
         "equatorial radius 15-200 Å and semi-axes <= 700 Å keep both knees in window",
@@ -546,7 +459,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_core": _ANY, "sld_shell": _LOW,
                 "sld_solvent": _SOLVENT},
         polydisperse={"radius_equat_core": pd(0.05, 0.2, npts=15)},
-        constraint=_contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
+        constraint=contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
         structure_factor=True,
         reason="swollen micelles: core 15-150 Å with polar/equatorial ratio 0.2-5, shell "
         "5-40 Å; core-shell contrast as in core_shell_sphere",
@@ -556,7 +469,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius_equat_minor": log(15, 80, A), "_b_ratio": log(1.3, 3),
                 "_c_ratio": log(1.3, 3)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(radius_equat_major=lambda p: p["radius_equat_minor"] * p.pop("_b_ratio"),
+        constraint=derive(radius_equat_major=lambda p: p["radius_equat_minor"] * p.pop("_b_ratio"),
                            radius_polar=lambda p: p["radius_equat_major"] * p.pop("_c_ratio")),
         structure_factor=True,
         reason="three different semi-axes: minor 15-80 Å, each next axis 1.3-3 times the "
@@ -568,7 +481,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "parallelepiped",
         priors={"length_a": log(15, 80, A), "_b_ratio": log(1.2, 3), "_c_ratio": log(1.2, 5)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(length_b=lambda p: p["length_a"] * p.pop("_b_ratio"),
+        constraint=derive(length_b=lambda p: p["length_a"] * p.pop("_b_ratio"),
                            length_c=lambda p: p["length_b"] * p.pop("_c_ratio")),
         structure_factor=True,
         reason="bricks with a < b < c (a 15-80 Å, b/a 1.2-3, c/b 1.2-5): three "
@@ -589,8 +502,8 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"length_a": log(30, 150, A), "b2a_ratio": log(1, 3), "c2a_ratio": log(1, 5),
                 "_wall": lin(0.05, 0.35)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_all(_require(lambda p: p["length_a"] * p["c2a_ratio"] <= 400),
-                        _derive(thickness=lambda p: p.pop("_wall") * p["length_a"])),
+        constraint=all_of(require(lambda p: p["length_a"] * p["c2a_ratio"] <= 400),
+                        derive(thickness=lambda p: p.pop("_wall") * p["length_a"])),
         structure_factor=True, radius_effective="equivalent outer volume sphere",
         reason="hollow boxes: outer a 30-150 Å, b/a 1-3, c/a 1-5 (c <= 400 Å), wall 5-35 % of a (< a/2 "
         "as the model requires); wall minimum near 2π/t",
@@ -600,7 +513,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "hollow_rectangular_prism_thin_walls",
         priors={"length_a": log(30, 150, A), "b2a_ratio": log(1, 3), "c2a_ratio": log(1, 5)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_require(lambda p: p["length_a"] * p["c2a_ratio"] <= 400),
+        constraint=require(lambda p: p["length_a"] * p["c2a_ratio"] <= 400),
         structure_factor=True, radius_effective="equivalent outer volume sphere",
         reason="infinitely thin-walled boxes, a 30-150 Å: shell-like minima with no wall "
         "cutoff at high q",
@@ -613,9 +526,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "thick_rim_c": log(4, 25, A),
                 "sld_core": _LOW, "sld_a": _ANY, "sld_b": _ANY, "sld_c": _ANY,
                 "sld_solvent": _SOLVENT},
-        constraint=_all(
-            _contrast(("sld_core", "sld_a"), ("sld_core", "sld_solvent")),
-            _derive(length_b=lambda p: p["length_a"] * p.pop("_b_ratio"),
+        constraint=all_of(
+            contrast(("sld_core", "sld_a"), ("sld_core", "sld_solvent")),
+            derive(length_b=lambda p: p["length_a"] * p.pop("_b_ratio"),
                     length_c=lambda p: p["length_b"] * p.pop("_c_ratio"))),
         structure_factor=True,
         reason="bricks a < b < c (a 15-60 Å) with 4-25 Å rims of their own contrast on each "
@@ -637,7 +550,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld": lin(-0.5, 1.0, SLD), "sld_head": lin(1.0, 5.0, SLD),
                 "sld_solvent": _SOLVENT},
         polydisperse={"length_tail": pd(0.05, 0.2, npts=15)},
-        constraint=_contrast(("sld", "sld_head"), ("sld_head", "sld_solvent"), minimum=0.5),
+        constraint=contrast(("sld", "sld_head"), ("sld_head", "sld_solvent"), minimum=0.5),
         reason="lipid bilayers: tails 8-25 Å, heads 4-15 Å with their own contrast: "
         "a broad bilayer hump at 0.1-0.3 Å⁻¹",
     ),
@@ -647,7 +560,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "Nlayers": integer(5, 60), "Caille_parameter": lin(0.01, 0.3)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"thickness": pd(0.05, 0.2, npts=7)},
-        constraint=_derive(thickness=lambda p: p["d_spacing"] * p.pop("_fill")),
+        constraint=derive(thickness=lambda p: p["d_spacing"] * p.pop("_fill")),
         reason="smectic/lamellar phases: d 50-400 Å puts the first Bragg peak 2π/d at "
         "0.016-0.13 Å⁻¹; Caillé η 0.01-0.3 shapes the peak tails",
     ),
@@ -658,9 +571,9 @@ _FORM_FACTORS: list[ModelClass] = [
                 "Caille_parameter": lin(0.01, 0.3),
                 "sld": lin(-0.5, 1.0, SLD), "sld_head": lin(1.0, 5.0, SLD),
                 "sld_solvent": _SOLVENT},
-        constraint=_all(
-            _contrast(("sld", "sld_head"), ("sld_head", "sld_solvent"), minimum=0.5),
-            _derive(d_spacing=lambda p: 2 * (p["length_tail"] + p["length_head"])
+        constraint=all_of(
+            contrast(("sld", "sld_head"), ("sld_head", "sld_solvent"), minimum=0.5),
+            derive(d_spacing=lambda p: 2 * (p["length_tail"] + p["length_head"])
                     + p.pop("_water"))),
         reason="multilamellar lipid stacks: bilayer 24-80 Å plus 5-150 Å water, d 30-230 Å "
         "puts Bragg orders at 0.03-0.2 Å⁻¹ on the bilayer form factor",
@@ -671,7 +584,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "Nlayers": integer(5, 60), "_sigma_rel": lin(0.03, 0.2)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
         polydisperse={"thickness": pd(0.05, 0.2, npts=7)},
-        constraint=_derive(thickness=lambda p: p["d_spacing"] * p.pop("_fill"),
+        constraint=derive(thickness=lambda p: p["d_spacing"] * p.pop("_fill"),
                            sigma_d=lambda p: p["d_spacing"] * p.pop("_sigma_rel")),
         reason="paracrystalline stacks: d 50-400 Å with spacing disorder 3-20 %, which "
         "broadens higher orders faster than Caillé",
@@ -681,7 +594,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "sc_paracrystal",
         priors=_PARACRYSTAL_PRIORS,
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(radius=lambda p: p["dnn"] * p.pop("_fill")),
+        constraint=derive(radius=lambda p: p["dnn"] * p.pop("_fill")),
         tabulate=_PARACRYSTAL_TABLE,
         reason="ordered micelles: dnn 100-350 Å puts the (100) peak 2π/dnn at 0.018-0.063 Å⁻¹; "
         "R 30-48 % of dnn (touching at 50 %); d_factor >= 0.06 avoids NaN",
@@ -691,7 +604,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "bcc_paracrystal",
         priors=_PARACRYSTAL_PRIORS,
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(radius=lambda p: p["dnn"] * p.pop("_fill")),
+        constraint=derive(radius=lambda p: p["dnn"] * p.pop("_fill")),
         tabulate=_PARACRYSTAL_TABLE,
         reason="P123-like bcc micelle crystals: (110) peak 7.7/dnn at 0.022-0.077 Å⁻¹; "
         "R 30-48 % of dnn; d_factor >= 0.06 avoids NaN",
@@ -701,7 +614,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "fcc_paracrystal",
         priors=_PARACRYSTAL_PRIORS,
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(radius=lambda p: p["dnn"] * p.pop("_fill")),
+        constraint=derive(radius=lambda p: p["dnn"] * p.pop("_fill")),
         tabulate=_PARACRYSTAL_TABLE,
         reason="P123-like fcc micelle crystals: (111) peak 7.7/dnn at 0.022-0.077 Å⁻¹; "
         "R 30-48 % of dnn; d_factor >= 0.06 avoids NaN",
@@ -752,7 +665,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"n_sides": integer(3, 8), "radius_average": log(15, 150, A),
                 "_aspect": log(1, 30)},
         fixed={"sld": 1.0, "sld_solvent": 6.36},
-        constraint=_derive(length=lambda p: 2 * p["radius_average"] * p.pop("_aspect")),
+        constraint=derive(length=lambda p: 2 * p["radius_average"] * p.pop("_aspect")),
         reason="polygonal rods with 3-8 sides: cross-section radius 15-150 Å, L/D 1-30; "
         "facets modify the cylinder's cross-section minima",
         cost="monodisperse (Python orientation average)",
@@ -766,7 +679,7 @@ _FORM_FACTORS: list[ModelClass] = [
     ModelClass(
         "guinier_porod",
         priors={"rg": log(15, 400, A), "s": lin(0.0, 2.0), "_extra": lin(0.5, 3.0)},
-        constraint=_derive(porod_exp=lambda p: min(p["s"] + p.pop("_extra"), 4.5)),
+        constraint=derive(porod_exp=lambda p: min(p["s"] + p.pop("_extra"), 4.5)),
         reason="Hammouda's generalised Guinier-Porod: spheres (s=0), rods (1), platelets (2), "
         "Rg 15-400 Å and a Porod slope above s",
     ),
@@ -776,7 +689,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "rg1": log(15, 150, A), "power1": lin(1.5, 4.0), "G1": log(1, 100),
                 "_step2": log(5, 20), "power2": lin(1.5, 4.0), "G2": log(0.3, 3),
                 "_step3": log(5, 20), "power3": lin(1.5, 4.0), "G3": log(0.3, 3)},
-        constraint=_unified_levels,
+        constraint=unified_levels,
         reason="Beaucage unified fits with 1-3 levels: Rg 15-150 Å, each next level 5-20x "
         "larger, power 1.5-4 after each knee (consistent B from G, Rg and P)",
     ),
@@ -788,7 +701,7 @@ _FORM_FACTORS: list[ModelClass] = [
     ModelClass(
         "power_law",
         priors={"power": lin(1.0, 5.0)},
-        constraint=_require(lambda p: abs(p["power"] - 4.0) >= 0.15),
+        constraint=require(lambda p: abs(p["power"] - 4.0) >= 0.15),
         reason="fractal/rough objects with I ∝ q^-n, n 1-5; n within 0.15 of 4 is left to "
         "the porod class",
     ),
@@ -796,7 +709,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "two_power_law",
         priors={"crossover": log(0.008, 0.15, "1/Å"), "power_1": lin(1.0, 3.5),
                 "_delta": lin(0.7, 3.0)},
-        constraint=_derive(power_2=lambda p: p["power_1"] + p.pop("_delta")),
+        constraint=derive(power_2=lambda p: p["power_1"] + p.pop("_delta")),
         reason="two slopes meeting at a kink: crossover 0.008-0.15 Å⁻¹, high-q slope "
         "steeper by 0.7-3",
     ),
@@ -805,7 +718,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"cor_length": log(10, 300, A), "porod_exp": lin(2.0, 4.0),
                 "lorentz_exp": lin(1.5, 3.0), "_low_q": log(0.1, 10)},
         fixed={"lorentz_scale": 1.0},
-        constraint=_derive(porod_scale=lambda p: p.pop("_low_q") * (0.5 / p["cor_length"])
+        constraint=derive(porod_scale=lambda p: p.pop("_low_q") * (0.5 / p["cor_length"])
                            ** p["porod_exp"]),
         reason="polymer solutions with clusters: Lorentzian knee at 1/ξ (ξ 10-300 Å) plus a "
         "low-q power law whose weight at q=0.5/ξ is 0.1-10x the Lorentzian",
@@ -826,7 +739,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "lorentz_length_2": log(5, 60, A), "lorentz_exp_2": lin(1.5, 3.0),
                 "_ratio": log(0.003, 0.3)},
         fixed={"lorentz_scale_1": 1.0},
-        constraint=_derive(lorentz_scale_2=lambda p: p.pop("_ratio")),
+        constraint=derive(lorentz_scale_2=lambda p: p.pop("_ratio")),
         reason="gels/blends with two length scales: 100-1000 Å and 5-60 Å, second amplitude "
         "0.3-30 % of the first so both knees show",
     ),
@@ -835,7 +748,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"cor_length_static": log(30, 500, A), "cor_length_dynamic": log(5, 60, A),
                 "_ratio": log(0.01, 1)},
         fixed={"gauss_scale": 1.0},
-        constraint=_derive(lorentz_scale=lambda p: p.pop("_ratio")),
+        constraint=derive(lorentz_scale=lambda p: p.pop("_ratio")),
         reason="gels: Gaussian frozen inhomogeneities 30-500 Å plus Lorentzian mesh 5-60 Å "
         "at 1-100 % of the Gaussian amplitude",
     ),
@@ -844,20 +757,20 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"rg": log(30, 400, A), "fractal_dim": lin(1.5, 3.0), "cor_length": log(5, 60, A),
                 "_ratio": log(0.01, 1)},
         fixed={"guinier_scale": 1.0},
-        constraint=_derive(lorentz_scale=lambda p: p.pop("_ratio")),
+        constraint=derive(lorentz_scale=lambda p: p.pop("_ratio")),
         reason="gels: Guinier clusters Rg 30-400 Å plus a fractal-exponent Lorentzian "
         "(mesh 5-60 Å, exponent 1.5-3)",
     ),
     ModelClass(
         "peak_lorentz",
         priors={"peak_pos": log(0.01, 0.25, "1/Å"), "_width": log(0.03, 0.3)},
-        constraint=_derive(peak_hwhm=lambda p: p["peak_pos"] * p.pop("_width")),
+        constraint=derive(peak_hwhm=lambda p: p["peak_pos"] * p.pop("_width")),
         reason="Lorentzian peak at 0.01-0.25 Å⁻¹, HWHM 3-30 % of its position",
     ),
     ModelClass(
         "gaussian_peak",
         priors={"peak_pos": log(0.01, 0.25, "1/Å"), "_width": log(0.03, 0.3)},
-        constraint=_derive(sigma=lambda p: p["peak_pos"] * p.pop("_width")),
+        constraint=derive(sigma=lambda p: p["peak_pos"] * p.pop("_width")),
         reason="Gaussian peak at 0.01-0.25 Å⁻¹, σ 3-30 % of its position",
     ),
     ModelClass(
@@ -865,7 +778,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"peak_pos": log(0.01, 0.2, "1/Å"), "_xi": log(3, 30), "porod_exp": lin(2.0, 4.0),
                 "width_exp": lin(1.5, 3.0), "shape_exp": lin(1.0, 2.0), "_low_q": log(0.01, 0.5)},
         fixed={"peak_scale": 1.0},
-        constraint=_derive(correlation_length=lambda p: p.pop("_xi") / p["peak_pos"],
+        constraint=derive(correlation_length=lambda p: p.pop("_xi") / p["peak_pos"],
                            porod_scale=lambda p: p.pop("_low_q") * p["peak_pos"]
                            ** p["porod_exp"]),
         reason="polyelectrolytes/ionomers: peak at 0.01-0.2 Å⁻¹ of width 1/ξ (ξ·q0 3-30) on "
@@ -875,7 +788,7 @@ _FORM_FACTORS: list[ModelClass] = [
         "teubner_strey",
         priors={"d": log(50, 500, A), "_xi": lin(0.2, 1.2), "volfraction_a": lin(0.2, 0.8)},
         fixed={"sld_a": 0.3, "sld_b": 6.3},
-        constraint=_derive(xi=lambda p: p["d"] * p.pop("_xi")),
+        constraint=derive(xi=lambda p: p["d"] * p.pop("_xi")),
         reason="bicontinuous microemulsions: domain period 50-500 Å, peak near 2π/d at "
         "0.013-0.13 Å⁻¹, ξ 0.2-1.2 d (amphiphilicity factor spans good to poor)",
     ),
@@ -907,7 +820,7 @@ _FORM_FACTORS: list[ModelClass] = [
     ModelClass(
         "star_polymer",
         priors={"_rg": log(20, 200, A), "arms": integer(3, 6)},
-        constraint=_derive(rg_squared=lambda p: p.pop("_rg") ** 2),
+        constraint=derive(rg_squared=lambda p: p.pop("_rg") ** 2),
         reason="Gaussian stars with 3-6 arms (1-2 arms are linear chains), Rg 20-200 Å",
     ),
     ModelClass(
@@ -925,7 +838,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "Phi3": lin(0.2, 0.8), "b3": lin(5, 9, A), "b4": lin(5, 9, A),
                 "_chi": lin(0.0, 0.9)},
         fixed={"v3": 100.0, "v4": 100.0, "L3": 10.0, "L4": 1.0},
-        constraint=_rpa,
+        constraint=rpa,
         reason="polymer blends (case 0: Debye-like knee at 1/Rg) and diblocks (case 1: the "
         "correlation-hole peak near 1.9/Rg), N 100-3000, χ kept below the spinodal",
     ),
@@ -934,7 +847,7 @@ _FORM_FACTORS: list[ModelClass] = [
         priors={"radius": log(5, 60, A), "_xi": log(5, 60), "fractal_dim": lin(1.6, 3.0)},
         fixed={"volfraction": 0.05, "sld_block": 2.0, "sld_solvent": 6.36},
         polydisperse={"radius": pd(0.05, 0.2, npts=15)},
-        constraint=_derive(cor_length=lambda p: p["radius"] * p.pop("_xi")),
+        constraint=derive(cor_length=lambda p: p["radius"] * p.pop("_xi")),
         reason="colloidal aggregates: primary spheres 5-60 Å, cluster size 5-60 primaries, "
         "mass-fractal slope D 1.6-3 between the two knees",
     ),
@@ -945,16 +858,16 @@ _FORM_FACTORS: list[ModelClass] = [
                 "sld_shell": _LOW, "sld_solvent": _SOLVENT},
         fixed={"volfraction": 0.05},
         polydisperse={"radius": pd(0.05, 0.2, npts=15)},
-        constraint=_all(
-            _contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
-            _derive(cor_length=lambda p: (p["radius"] + p["thickness"]) * p.pop("_xi"))),
+        constraint=all_of(
+            contrast(("sld_core", "sld_shell"), ("sld_shell", "sld_solvent")),
+            derive(cor_length=lambda p: (p["radius"] + p["thickness"]) * p.pop("_xi"))),
         reason="aggregates of core-shell primaries (core 10-60 Å, shell 5-30 Å), cluster "
         "5-60 primaries, D 1.6-3",
     ),
     ModelClass(
         "mass_fractal",
         priors={"radius": log(5, 60, A), "fractal_dim_mass": lin(1.6, 3.0), "_xi": log(5, 60)},
-        constraint=_derive(cutoff_length=lambda p: p["radius"] * p.pop("_xi")),
+        constraint=derive(cutoff_length=lambda p: p["radius"] * p.pop("_xi")),
         reason="Mildner-Hall mass fractal: building blocks 5-60 Å, cutoff 5-60 blocks, "
         "slope D 1.6-3",
     ),
@@ -964,7 +877,7 @@ _FORM_FACTORS: list[ModelClass] = [
                 "_q_cut": log(2e-5, 2e-4, "1/Å")},
         # sasmodels clips S(q) < 0 to 0, which happens for q·ξ < tan(π/(5-Ds)); put that
         # cutoff below 2e-4 Å⁻¹, as sasmodels' own random() does with ξ = 1e6 Å
-        constraint=_derive(cutoff_length=lambda p: math.tan(math.pi / (5 - p["fractal_dim_surf"]))
+        constraint=derive(cutoff_length=lambda p: math.tan(math.pi / (5 - p["fractal_dim_surf"]))
                            / p.pop("_q_cut")),
         reason="rough surfaces: power law q^-(6-Ds), Ds 2.05-2.95, from below the window "
         "down to the 10-100 Å building blocks (knee 0.01-0.1 Å⁻¹)",
@@ -973,58 +886,13 @@ _FORM_FACTORS: list[ModelClass] = [
         "mass_surface_fractal",
         priors={"fractal_dim_mass": lin(1.6, 3.0), "fractal_dim_surf": lin(2.0, 3.0),
                 "rg_primary": log(10, 80, A), "_xi": log(10, 60)},
-        constraint=_all(
-            _require(lambda p: p["fractal_dim_mass"] + p["fractal_dim_surf"] <= 5.5),
-            _derive(rg_cluster=lambda p: p["rg_primary"] * p.pop("_xi"))),
+        constraint=all_of(
+            require(lambda p: p["fractal_dim_mass"] + p["fractal_dim_surf"] <= 5.5),
+            derive(rg_cluster=lambda p: p["rg_primary"] * p.pop("_xi"))),
         reason="aggregates of rough primaries: Rg primary 10-80 Å, cluster 10-60x larger, "
         "Dm 1.6-3 and Ds 2-3 with Dm+Ds <= 5.5 (positive high-q exponent)",
     ),
 ]
-
-
-def _hayter_msa(p: dict) -> dict | None:
-    # Draw the physics, derive sasmodels' inputs. Water's permittivity at T (Malmberg &
-    # Maryott 1956) gives the Bjerrum length l_B. The drawn contact potential
-    # Γ = Z² l_B / (σ (1 + κσ/2)²) in kT (σ = 2 R_eff) fixes the charge Z once the total
-    # screening κ is known, and sasmodels screens with the particles' own counterions
-    # (Z n, n = φ / V_σ) as well as the 1:1 salt: κ² = 4π l_B (Z n + 2 c N_A). So Z is
-    # solved self-consistently for the drawn salt screening κ_s; drawing κ without the
-    # counterions made strongly charged, salt-free systems (ionic micelles, silica) rare
-    # and weaker than drawn. Below Γ ~ 0.1 and beyond κσ ~ 15 the RMSA solver fails often.
-    t = p["temperature"] - 273.15
-    eps = 87.740 - 0.40008 * t + 9.398e-4 * t**2 - 1.410e-6 * t**3
-    bjerrum = 1.67101e5 / (eps * p["temperature"])  # Å: e²/(4π ε0 ε kT)
-    sigma = 2 * p["_radius_effective"]
-    kappa_salt_sigma = p.pop("_kappa_salt_sigma")
-    gamma = p.pop("_gamma")
-    salt = (kappa_salt_sigma / sigma) ** 2 / (8 * math.pi * bjerrum * 6.02214e-4)  # mol/L
-    # (κσ)² from counterions per unit charge: 4π l_B (φ / (π σ³ / 6)) σ² = 24 l_B φ / σ
-    counterion = 24 * bjerrum * p["volfraction"] / sigma
-    charge = 0.0
-    for _ in range(200):  # Z ↦ sqrt(Γσ/l_B)(1 + κσ/2) grows like sqrt(Z): a contraction
-        kappa_sigma = math.sqrt(kappa_salt_sigma**2 + counterion * charge)
-        new = math.sqrt(gamma * sigma / bjerrum) * (1 + kappa_sigma / 2)
-        converged = abs(new - charge) <= 1e-10 * new
-        charge = new
-        if converged:
-            break
-    if salt > 0.5 or charge > 200.0 or kappa_sigma > 15:
-        return None
-    p.update(dielectconst=eps, concentration_salt=salt, charge=charge)
-    return p
-
-
-def _baxter(p: dict) -> dict | None:
-    # Baxter's adhesive spheres have a Percus-Yevick solution only if the quadratic for
-    # λ has a real root with μ <= 1 + 2η (sasmodels returns S = -1 otherwise).
-    eta = p["volfraction"] / (1 - p["perturb"]) ** 3
-    qa, qb = eta / 6, p["stickiness"] + eta / (1 - eta)
-    qc = (1 + eta / 2) / (1 - eta) ** 2
-    radic = qb * qb - 2 * qa * qc
-    if eta >= 1 or radic < 0:
-        return None
-    lam = min(qb - math.sqrt(radic), qb + math.sqrt(radic)) / qa
-    return p if lam * eta * (1 - eta) <= 1 + 2 * eta else None
 
 
 _STRUCTURE_FACTORS: list[StructureFactorClass] = [
@@ -1042,7 +910,7 @@ _STRUCTURE_FACTORS: list[StructureFactorClass] = [
         # and the shipped network read such curves (simulated) as spinodal or barbell.
         priors={"volfraction": log(0.005, 0.25), "temperature": lin(283, 333, "K"),
                 "_kappa_salt_sigma": log(0.05, 10), "_gamma": log(1, 100)},
-        constraint=_hayter_msa,
+        constraint=hayter_msa,
         reason="charged particles in water at 10-60 °C, φ 0.5-25 % (log: dilute micelles and "
         "colloids as often as concentrated ones): contact potential 1-100 kT (SasView's "
         "SDS micelle example sits at 25) and salt screening κ_s σ 0.05-10 (salt-free to "
@@ -1053,7 +921,7 @@ _STRUCTURE_FACTORS: list[StructureFactorClass] = [
         "stickyhardsphere",
         priors={"volfraction": lin(0.05, 0.3), "perturb": lin(0.02, 0.1),
                 "stickiness": lin(0.05, 0.4)},
-        constraint=_baxter,
+        constraint=baxter,
         reason="Baxter adhesive spheres: φ 0.05-0.3, well width 0.02-0.1 of the diameter, "
         "stickiness τ 0.05-0.4 where the Percus-Yevick solution exists (low-q upturn)",
     ),
@@ -1062,7 +930,7 @@ _STRUCTURE_FACTORS: list[StructureFactorClass] = [
         priors={"volfraction": lin(0.01, 0.08), "welldepth": lin(0.2, 1.5, "kT"),
                 "wellwidth": lin(1.05, 1.5)},
         # near the MSA spinodal S(0) diverges; φ ε (λ³ - 1) is the attraction's strength
-        constraint=_require(lambda p: p["volfraction"] * p["welldepth"]
+        constraint=require(lambda p: p["volfraction"] * p["welldepth"]
                             * (p["wellwidth"] ** 3 - 1) <= 0.1),
         reason="attractive square well (MSA): φ up to the model's 0.08 limit, depth "
         "0.2-1.5 kT, width 1.05-1.5 diameters, away from the MSA spinodal",

@@ -202,6 +202,10 @@ def pd(low: float = 0.05, high: float = 0.3, dist: str = "lognormal", npts: int 
 
 
 A, SLD = "Å", "1e-6/Å²"
+# sasmodels integrates orientations with 20/76/500/5000 Gauss points for q·D below
+# 10/100/750/above (lib/adaptive.c): keeping the largest dimension D <= 700 Å keeps
+# q·D < 750 up to q = 1 Å⁻¹, i.e. never the 5000-point rule.
+MAX_DIM = 700.0
 
 
 # ================================================================== checks
@@ -275,5 +279,5 @@ def _base(entry: ModelClass, values: dict, widths: dict) -> dict:
     return params
 
 
-__all__ = ["A", "SLD", "Constraint", "ModelClass", "Polydispersity", "Prior", "StructureFactorClass",
-           "Tabulation", "integer", "lin", "log", "pd"]
+__all__ = ["A", "MAX_DIM", "SLD", "Constraint", "ModelClass", "Polydispersity", "Prior",
+           "StructureFactorClass", "Tabulation", "integer", "lin", "log", "pd"]
