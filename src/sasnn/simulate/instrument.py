@@ -165,6 +165,7 @@ class Grid:
     q: np.ndarray = field(repr=False)  # (n,) Å⁻¹, strictly increasing
     dq: np.ndarray = field(repr=False)  # (n,) Å⁻¹, Gaussian σ
     relative_bin_area: np.ndarray = field(repr=False)  # (n,) detector area per bin / first bin's
+    configuration: np.ndarray = field(repr=False, default=None)  # (n,) int: which configuration
 
 
 def _setup_kind(name: str) -> SetupKind:
@@ -197,16 +198,17 @@ def grid(setup: str, variant: int, grid_seed: int) -> Grid:
         parts.append(_configuration_points(conf))
     # In each overlap the longer-distance configuration (finer resolution) is kept and
     # the next one starts after it, as reduction software trims overlapping ranges.
-    q_parts, dq_parts, area_parts = [], [], []
+    q_parts, dq_parts, area_parts, index_parts = [], [], [], []
     lower = -math.inf
-    for q, dq, area in parts:
+    for index, (q, dq, area) in enumerate(parts):
         keep = q > lower
         q_parts.append(q[keep])
         dq_parts.append(dq[keep])
         area_parts.append(area[keep])
+        index_parts.append(np.full(int(keep.sum()), index))
         lower = q[keep][-1]
-    q, dq, area = (np.concatenate(p) for p in (q_parts, dq_parts, area_parts))
-    return Grid(setup, variant, q, dq, area / area[0])
+    q, dq, area, index = (np.concatenate(p) for p in (q_parts, dq_parts, area_parts, index_parts))
+    return Grid(setup, variant, q, dq, area / area[0], index)
 
 
 @functools.cache
