@@ -19,7 +19,7 @@ from sasnn.io.read import (
     load_curves,
     write_curve,
 )
-from sasnn.io.repair import SIGMA_FLOOR, SIGMA_WINDOW, local_scatter_sigma, merge_duplicates
+from sasnn.io.repair import local_scatter_sigma, merge_duplicates
 from sasnn.io.text import header_q_unit, normalize_q_unit, sniff_kind
 
 

@@ -33,8 +33,6 @@ import numpy as np
 
 from sasnn.io.curve import Curve
 from sasnn.io.repair import repair_curve
-from sasnn.io.units import NAME as UNIT_NAME
-from sasnn.io.units import infer_q_unit
 from sasnn.io.text import (
     declared_q_unit,
     decode_text,
@@ -43,6 +41,8 @@ from sasnn.io.text import (
     sniff_kind,
     xml_safety_problem,
 )
+from sasnn.io.units import NAME as UNIT_NAME
+from sasnn.io.units import infer_q_unit
 
 MIN_POINTS = 10  # fewer usable points than this is not a curve worth identifying
 MAX_TEXT_BYTES = 64 * 2**20  # a 1D text curve is never this large; refuse, don't parse
