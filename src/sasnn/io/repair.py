@@ -145,7 +145,7 @@ def local_scatter_sigma(intensity: np.ndarray, q: np.ndarray | None = None, *,
     least ``floor``; σ = that relative error × I.
 
     Measured on simulated polydisperse spheres with known Gaussian noise (3 % of I, or
-    counting-like noise rising from 2 % to 50 %; tests/test_io.py): the median of
+    counting-like noise from 0.7 % to 67 %; tests/test_units.py): the median of
     estimate/truth lies within 0.75–1.33 and ≥ 80 % of points are within a factor 2.
     A sharp feature (a deep form-factor minimum, a Bragg peak) that a cubic over
     ``window`` points cannot follow raises σ near it; the median over windows damps
