@@ -150,6 +150,7 @@ def pr(
     groups, unreadable = read_files(files, q_units)
     for phrase in folders_without_data(files, groups):
         err.print(f"sasnn: error: {phrase}", markup=False, highlight=False)
+        unreadable = True
     if not groups:  # nothing read: the lines above say why
         raise typer.Exit(2)
     curves = [curve for group in groups for curve in group]

@@ -167,6 +167,7 @@ def predict(
         groups, unreadable = read_files(paths, q_units, on_file=lambda _: progress.advance(task))
     for phrase in folders_without_data(files, groups):
         err.print(f"sasnn: error: {phrase}", markup=False, highlight=False)
+        unreadable = True
     if not groups:  # nothing read: the lines above say why
         raise typer.Exit(2)
     shortlist = fitted_shortlist(top, fit_top) if fit else top
