@@ -148,7 +148,8 @@ def test_a_folder_without_data_is_one_line_and_status_2(tiny_model, dev, tmp_pat
     (junk / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     code, out, err = run(capsys, "predict", str(junk), "--model", tiny_model, "--json")
     assert code == 2 and out == ""
-    assert error_lines(err)[-1] == f"sasnn: error: {junk}: none of the folder's 2 files is a readable data file"
+    assert error_lines(err)[-1] == (f"sasnn: error: {junk}: none of the folder's 2 files "
+                                    "is a readable data file")
     # beside a folder that has data, the empty one is still named, and the rest reported
     code, out, err = run(capsys, "predict", str(empty), str(dev / "conalbumin.txt"), "--model", tiny_model,
                          "--json")
