@@ -1,4 +1,4 @@
-"""Read measured 1D curves from any format sasdata reads, and write simple ASCII curves.
+"""Read measured 1D curves from any format sasdata reads (writing is :mod:`sasnn.io.write`).
 
 This is the only module in sasnn that imports sasdata (0.11.x; its API changes in 0.12).
 sasdata parses the files; this module decides what to trust:
@@ -43,6 +43,7 @@ from sasnn.io.text import (
 )
 from sasnn.io.units import NAME as UNIT_NAME
 from sasnn.io.units import infer_q_unit
+from sasnn.io.write import write_curve  # noqa: F401  (its old home; sasnn.io exports it)
 
 MIN_POINTS = 10  # fewer usable points than this is not a curve worth identifying
 MAX_TEXT_BYTES = 64 * 2**20  # a 1D text curve is never this large; refuse, don't parse
@@ -169,51 +170,6 @@ def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
               f"use --q-units {other} if it is in {UNIT_NAME[other]}", stacklevel=2,
               category=QUnitWarning)
     return curves
-
-
-def write_curve(path: str | Path, curve: Curve, *, overwrite: bool = False) -> Path:
-    """Write a curve as 4-column ASCII (Q, I, dI, dQ) that sasdata and SasView read back.
-
-    Parameters
-    ----------
-    path : str or Path
-        Output file; its extension is up to the caller (``.txt`` or ``.dat`` read back).
-    curve : Curve
-        q and dq in Å⁻¹, intensity and sigma in cm⁻¹. Missing sigma or dq are written as
-        0, which :func:`load_curves` reads as "unknown".
-    overwrite : bool
-        Replace an existing file. By default an existing file raises FileExistsError.
-
-    Returns
-    -------
-    Path
-        The path written.
-
-    Raises
-    ------
-    FileExistsError
-        The file exists and ``overwrite`` is False.
-    ValueError
-        The curve is slit-smeared (``dq_slit``), which 4-column ASCII cannot express.
-    """
-    if curve.dq_slit is not None:
-        raise ValueError(
-            f"{curve.label}: slit-smeared curves (dq_slit) cannot be written as 4-column "
-            "ASCII; write the pinhole dq instead"
-        )
-    path = Path(path)
-    zeros = np.zeros(len(curve.q))
-    columns = [curve.q, curve.intensity, zeros if curve.sigma is None else curve.sigma,
-               zeros if curve.dq is None else curve.dq]
-    what = " ".join(curve.label.split()) or "curve"  # one line, whatever the label holds
-    header = (
-        f"sasnn curve: {what}\n"
-        "columns: Q, I(Q), dI (1 sigma), dQ (pinhole 1 sigma); 0 means unknown\n"
-        "Q (1/A)  I (1/cm)  dI (1/cm)  dQ (1/A)"
-    )
-    with path.open("w" if overwrite else "x", encoding="utf-8") as fh:
-        np.savetxt(fh, np.column_stack(columns), fmt="%.10e", header=header, comments="# ")
-    return path
 
 
 def example_data_path(name: str | None = None) -> Path:
