@@ -81,7 +81,7 @@ def guinier_rg(q: np.ndarray, intensity: np.ndarray) -> float | None:
     m = min(len(x), 10)
     rg = None
     for _ in range(20):
-        if m < GUINIER_MIN_POINTS:
+        if m < GUINIER_MIN_POINTS or x[m - 1] == x[0]:
             return None
         slope = np.polyfit(x[:m], y[:m], 1)[0]
         if not slope < 0:

@@ -18,7 +18,7 @@ def write_curve(path: str | Path, curve: Curve, *, overwrite: bool = False) -> P
         Output file; its extension is up to the caller (``.txt`` or ``.dat`` read back).
     curve : Curve
         q and dq in Å⁻¹, intensity and sigma in cm⁻¹. Missing sigma or dq are written as
-        0, which :func:`load_curves` reads as "unknown".
+        0, which :func:`sasnn.io.read.load_curves` reads as "unknown".
     overwrite : bool
         Replace an existing file. By default an existing file raises FileExistsError.
 
