@@ -47,6 +47,7 @@ def test_json_contract_for_a_batch(capsys, sphere_files):
         assert record["dmax"] == pytest.approx(100.0, rel=0.05)
         assert record["guinier"]["q_max"] * record["guinier"]["rg"] <= 1.3
         assert len(record["r"]) == len(record["p"]) == len(record["p_sigma"])
+        assert record["q_units_read"] == "1/A"  # write_curve's header says so
 
 
 def test_table_fixed_dmax_and_plot(capsys, sphere_files, tmp_path):
@@ -110,3 +111,50 @@ def test_real_conalbumin_json(capsys):
     assert record["rg"] == pytest.approx(33.0, abs=1.5)
     assert record["q_min"] == record["guinier"]["q_min"]  # auto q_min: the Guinier window
     assert "dropped 3 of 395 points" in err and "lie off the Guinier line" in err
+
+
+@pytest.fixture(scope="module")
+def protein_in_nm(tmp_path_factory):
+    """A small globular particle (sphere R = 19 Å, Rg 14.7 Å) whose q is in 1/nm, in a file
+    whose header wrongly says 1/A: read as written, its Rg is 1.47 'Å'."""
+    from sasnn.io.read import write_curve
+
+    q = np.geomspace(0.01, 0.5, 150)
+    qr = q * 19.0
+    intensity = 100 * (3 * (np.sin(qr) - qr * np.cos(qr)) / qr**3) ** 2 + 0.01
+    sigma = 0.01 * intensity
+    noisy = intensity + sigma * np.random.default_rng(4).standard_normal(q.size)
+    path = tmp_path_factory.mktemp("nm") / "lysozyme_like.dat"
+    return str(write_curve(path, Curve(10 * q, noisy, sigma)))
+
+
+def test_a_physically_implausible_size_is_flagged_in_text_and_json(capsys, protein_in_nm):
+    code, out, err = run(capsys, "pr", protein_in_nm, "--json")
+    assert code == 0, err
+    (record,) = json.loads(out)
+    assert record["rg"] < 3 and record["q_units_read"] == "1/A"
+    flagged = [w for w in record["warnings"] if "physically implausible" in w]
+    assert flagged and all("rerun with --q-units nm" in w for w in flagged)
+    assert flagged[0].startswith(f"Rg = {record['rg']:.2g} Å is physically implausible (< 3 Å)")
+    assert any("physically implausible" in line and "lysozyme_like.dat" in line
+               for line in err.splitlines())
+    code, out, err = run(capsys, "pr", protein_in_nm, "--q-units", "nm", "--json")
+    (record,) = json.loads(out)
+    assert code == 0 and record["rg"] == pytest.approx(np.sqrt(0.6) * 19.0, rel=0.03)
+    assert record["q_units_read"] == "1/nm"
+    assert not any("implausible" in w for w in record["warnings"]) and "implausible" not in err
+
+
+def test_an_empty_folder_or_one_without_data_is_one_line_and_status_2(capsys, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(capsys, "pr", str(empty), "--json")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"sasnn: error: {empty}: the folder holds no data files"]
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("no numbers here\n")
+    code, out, err = run(capsys, "pr", str(junk))
+    assert code == 2 and out == ""
+    assert err.strip().splitlines()[-1] == (f"sasnn: error: {junk}: none of the folder's 1 files "
+                                            "is a readable data file")

@@ -49,7 +49,10 @@ def dev(tmp_path):
 
 def check_contract(records: list[dict], top: int) -> None:
     for record in records:
-        assert set(record) == {"file", "entry", "candidates", "unsure", "reason"}
+        assert set(record) == {"file", "entry", "candidates", "unsure", "reason", "q_units_read", "q_range"}
+        assert record["q_units_read"] in ("1/A", "1/nm")
+        q_min, q_max = record["q_range"]  # Å⁻¹, after conversion
+        assert 0 < q_min < q_max < 3
         assert isinstance(record["unsure"], bool) and (record["reason"] is None) == (not record["unsure"])
         assert len(record["candidates"]) == top
         probabilities = [c["probability"] for c in record["candidates"]]
@@ -67,6 +70,7 @@ def test_json_has_one_object_per_entry(tiny_model, dev, capsys):
     records = json.loads(out)
     check_contract(records, top=2)
     assert [r["file"] for r in records] == files[:2] + [files[2]] * 2  # latex: SANS and USANS entries
+    assert records[0]["q_range"] == pytest.approx([0.009, 0.277], rel=1e-6)  # AOT, canSAS in 1/A
     assert records[2]["entry"] != records[3]["entry"]
     sans, usans = records[2:]  # the network never saw slit smearing: the USANS entry says so
     assert usans["unsure"] and usans["reason"].startswith("slit-smeared data (USANS)")
@@ -111,8 +115,18 @@ def test_q_in_inverse_nm_gives_the_same_answer(tiny_model, tmp_path, capsys):
     angstrom, nm = tmp_path / "a.txt", tmp_path / "nm.txt"
     np.savetxt(angstrom, table, header="q (1/A)  I  dI")
     np.savetxt(nm, table * [10, 1, 1], header="q (1/nm)  I  dI")
-    code, out, _ = run(capsys, "predict", str(angstrom), str(nm), "--model", tiny_model, "--json")
-    a, b = json.loads(out)
+    bare = tmp_path / "bare_nm.txt"  # the same numbers without any header: the numbers decide
+    np.savetxt(bare, table * [10, 1, 1])
+    code, out, err = run(capsys, "predict", str(angstrom), str(nm), str(bare), "--model", tiny_model,
+                         "--json")
+    a, b, c = json.loads(out)
+    assert (a["q_units_read"], b["q_units_read"], c["q_units_read"]) == ("1/A", "1/nm", "1/nm")
+    assert b["q_range"] == pytest.approx(a["q_range"], rel=1e-12) == c["q_range"]
+    assert [x["model"] for x in b["candidates"]] == [x["model"] for x in c["candidates"]]
+    assert [x["probability"] for x in c["candidates"]] == pytest.approx(
+        [x["probability"] for x in b["candidates"]], rel=1e-6)
+    (line,) = [line for line in err.splitlines() if "q read as" in line]  # only the bare file
+    assert line.startswith(f"sasnn: warning: {bare}: q read as 1/nm") and "--q-units A" in line
     # Q × 10 / 10 is not always the same float, so the probabilities may differ in the last digits
     assert code == 0 and [c["model"] for c in a["candidates"]] == [c["model"] for c in b["candidates"]]
     assert [c["probability"] for c in a["candidates"]] == pytest.approx(
@@ -120,6 +134,26 @@ def test_q_in_inverse_nm_gives_the_same_answer(tiny_model, tmp_path, capsys):
     # the override wins over the header: the same numbers read as 1/A are another curve
     code, out, _ = run(capsys, "predict", str(nm), "--q-units", "A", "--model", tiny_model, "--json")
     assert code == 0 and json.loads(out)[0]["candidates"] != a["candidates"]
+
+
+def test_a_folder_without_data_is_one_line_and_status_2(tiny_model, dev, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(capsys, "predict", str(empty), "--model", tiny_model, "--json")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"sasnn: error: {empty}: the folder holds no data files"]
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "notes.md").write_text("# my notes\n")
+    (junk / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    code, out, err = run(capsys, "predict", str(junk), "--model", tiny_model, "--json")
+    assert code == 2 and out == ""
+    assert error_lines(err)[-1] == (f"sasnn: error: {junk}: none of the folder's 2 files "
+                                    "is a readable data file")
+    # beside a folder that has data, the empty one is still named, and the rest reported
+    code, out, err = run(capsys, "predict", str(empty), str(dev / "conalbumin.txt"), "--model", tiny_model,
+                         "--json")
+    assert code == 2 and len(json.loads(out)) == 1 and str(empty) in error_lines(err)[0]
 
 
 @pytest.fixture(scope="module")

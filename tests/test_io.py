@@ -14,21 +14,22 @@ from sasnn.io.read import (
     MIN_POINTS,
     DataFormatError,
     DataRepairWarning,
+    QUnitWarning,
     example_data_path,
     load_curves,
     write_curve,
 )
-from sasnn.io.repair import SIGMA_FALLBACK_FRACTION, merge_duplicates
+from sasnn.io.repair import local_scatter_sigma, merge_duplicates
 from sasnn.io.text import header_q_unit, normalize_q_unit, sniff_kind
 
 
 def load_recording(path, **kwargs) -> tuple[list[Curve], list[str]]:
-    """load_curves, returning the repair messages; any other warning fails the test."""
+    """load_curves, returning the repair and q-unit messages; any other warning fails the test."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         curves = load_curves(path, **kwargs)
     for w in caught:
-        assert issubclass(w.category, DataRepairWarning), w
+        assert issubclass(w.category, (DataRepairWarning, QUnitWarning)), w
         assert str(path) in str(w.message)
     return curves, [str(w.message) for w in caught]
 
@@ -101,17 +102,21 @@ def test_pdh_is_read_in_inverse_nm():
     np.testing.assert_allclose(curve.q * 10, raw.q, rtol=1e-14)
 
 
-def test_missing_sigma_is_estimated_with_a_warning():
-    path = example_data_path("98929.txt")  # two columns, no dI
-    with pytest.warns(DataRepairWarning, match=r"98929\.txt: estimated sigma for 140 of 140"):
-        (curve,) = load_curves(path)
-    np.testing.assert_allclose(curve.sigma, SIGMA_FALLBACK_FRACTION * curve.intensity)
+def test_missing_sigma_is_estimated_from_the_scatter_with_one_warning():
+    path = example_data_path("98929.txt")  # two columns, no dI, no unit
+    curves, messages = load_recording(path)
+    (curve,) = curves
+    sigma_lines = [m for m in messages if "sigma" in m]
+    assert len(sigma_lines) == 1 and re.search(
+        r"98929\.txt: the file gives no uncertainties: estimated sigma for all 140 points from the "
+        r"scatter of the data", sigma_lines[0])
+    np.testing.assert_allclose(curve.sigma, local_scatter_sigma(curve.intensity, curve.q))
     assert curve.meta["sigma_estimated"] == 140
 
 
 def test_implausible_dq_column_is_ignored_with_a_warning():
-    with pytest.warns(DataRepairWarning, match=r"APS_DND-CAT\.TXT: ignored the dQ column"):
-        (curve,) = load_curves(example_data_path("APS_DND-CAT.TXT"))
+    (curve,), messages = load_recording(example_data_path("APS_DND-CAT.TXT"))
+    assert any(re.search(r"APS_DND-CAT\.TXT: ignored the dQ column", m) for m in messages)
     assert curve.dq is None
 
 
@@ -195,7 +200,7 @@ def test_non_positive_points_are_dropped_with_a_warning(tmp_path):
     rows[[3, 7], 1] = [-1.0, 0.0]  # I <= 0
     rows[0, 0] = 0.0  # q = 0 (sasdata drops this one itself)
     rows[20, 1] = np.nan
-    write_table(tmp_path / "neg.txt", "q I dI", rows)
+    write_table(tmp_path / "neg.txt", "q (1/A) I dI", rows)
     with pytest.warns(DataRepairWarning, match=r"neg\.txt: dropped 2 of 38 points"):
         (curve,) = load_curves(tmp_path / "neg.txt")
     assert len(curve.q) == 36 and np.all(curve.intensity > 0)
@@ -205,7 +210,7 @@ def test_duplicate_q_is_merged_by_inverse_variance(tmp_path):
     rows = ROWS.copy()
     rows[11] = [rows[10, 0], 50.0, 1.0]  # same q as row 10 (I=75, sigma 0.5)
     i10 = rows[10, 1]
-    write_table(tmp_path / "dup.txt", "q I dI", rows[np.r_[11, 0:11, 12:40]])  # unsorted too
+    write_table(tmp_path / "dup.txt", "q (1/A) I dI", rows[np.r_[11, 0:11, 12:40]])  # unsorted too
     with pytest.warns(DataRepairWarning, match=r"dup\.txt: merged 1 points with duplicate q"):
         (curve,) = load_curves(tmp_path / "dup.txt")
     assert len(curve.q) == 39 and np.all(np.diff(curve.q) > 0)
@@ -218,7 +223,7 @@ def test_partly_missing_sigma_uses_the_other_points_relative_error(tmp_path):
     rows = ROWS.copy()
     rows[::2, 2] = 0.1 * rows[::2, 1]  # 10 % errors on even points
     rows[1::2, 2] = [-1.0, 0.0] * 10  # odd points: no usable sigma
-    write_table(tmp_path / "half.txt", "q I dI", rows)
+    write_table(tmp_path / "half.txt", "q (1/A) I dI", rows)
     with pytest.warns(DataRepairWarning, match=r"half\.txt: estimated sigma for 20 of 40 .*median"):
         (curve,) = load_curves(tmp_path / "half.txt")
     np.testing.assert_allclose(curve.sigma, 0.1 * curve.intensity)

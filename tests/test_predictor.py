@@ -45,7 +45,8 @@ def test_candidates_are_ranked_calibrated_pairs(run):
         assert all(c.structure_factor is None for c in p.candidates if c.model == "dab")  # never trained so
         assert p.unsure == (p.reason is not None)
     record = predictions[0].to_dict()
-    assert set(record) == {"file", "entry", "candidates", "unsure", "reason"}
+    assert set(record) == {"file", "entry", "candidates", "unsure", "reason", "q_units_read", "q_range"}
+    assert record["q_units_read"] is None and len(record["q_range"]) == 2  # curves made in code
     assert set(record["candidates"][0]) == {"model", "structure_factor", "probability"}
     json.dumps(record)
 

@@ -9,6 +9,10 @@ from pathlib import Path
 import typer
 
 from sasnn.cli._app import UserError, app, err, out, read_files
+from sasnn.cli._inputs import folders_without_data
+
+RG_MIN_PLAUSIBLE = 3.0  # Å: no particle seen by small-angle scattering is smaller
+DMAX_MIN_PLAUSIBLE = 10.0  # Å: about the largest distance in a small molecule
 
 
 def _parse_dmax(text: str) -> float | None:
@@ -53,11 +57,29 @@ def _plot_paths(plot: Path | None, curves) -> list[Path | None]:
     return paths
 
 
-def _record(curve, result, png) -> dict:
+def _implausible(curve, result) -> list[str]:
+    """Warnings for sizes no particle has: most often q read in the wrong unit."""
+    unit = curve.meta.get("q_unit", "1/A")
+    how = {"header": "its header", "metadata": "its metadata", "format": "its format",
+           "override": "--q-units", "inferred": "its numbers"}.get(curve.meta.get("q_unit_source"), "")
+    other = "A" if unit == "1/nm" else "nm"
+    check = (f"q was read as {unit}" + (f" from {how}" if how else "")
+             + f"; if it is not, rerun with --q-units {other}")
+    notes = []
+    if result.rg < RG_MIN_PLAUSIBLE:
+        notes.append(f"Rg = {result.rg:.2g} Å is physically implausible (< {RG_MIN_PLAUSIBLE:g} Å); {check}")
+    if result.d_max < DMAX_MIN_PLAUSIBLE:
+        notes.append(f"Dmax = {result.d_max:.2g} Å is physically implausible "
+                     f"(< {DMAX_MIN_PLAUSIBLE:g} Å); {check}")
+    return notes
+
+
+def _record(curve, result, png, notes=()) -> dict:
     g = result.guinier
     return {
         "file": curve.source,
         "entry": curve.entry,
+        "q_units_read": curve.meta.get("q_unit"),
         "rg": result.rg, "rg_err": result.rg_err,
         "i0": result.i0, "i0_err": result.i0_err,
         "dmax": result.d_max, "dmax_err": result.d_max_err,
@@ -68,7 +90,7 @@ def _record(curve, result, png) -> dict:
             "rg": g.rg, "rg_err": g.rg_err, "i0": g.i0, "i0_err": g.i0_err,
             "q_min": g.q_min, "q_max": g.q_max, "n_points": g.n_points, "chi2": g.chi2,
         },
-        "warnings": list(result.warnings),
+        "warnings": [*result.warnings, *notes],
         "plot": None if png is None else str(png),
         "r": result.r.tolist(), "p": result.p.tolist(), "p_sigma": result.p_sigma.tolist(),
     }
@@ -112,8 +134,10 @@ def pr(
     """Pair-distance distribution p(r) by Bayesian indirect Fourier transform.
 
     Reports Rg, I(0) and Dmax from p(r) with errors, and the Guinier Rg and I(0)
-    with their q range. Exit status: 0 when every entry was inverted, 1 when an
-    entry could not be (one line on stderr says why), 2 when a file could not be read.
+    with their q range, and the unit q was read in. A size no particle has (Rg < 3 Å,
+    Dmax < 10 Å) is flagged: q is then most likely in another unit. Exit status: 0
+    when every entry was inverted, 1 when an entry could not be (one line on stderr
+    says why), 2 when a file could not be read or a folder held no data file.
     """
     d_max, q_min_value = _parse_dmax(dmax), _parse_q_min(q_min)
     if q_units not in (None, "A", "nm"):
@@ -124,6 +148,11 @@ def pr(
     from sasnn.pr.inversion import invert_pr
 
     groups, unreadable = read_files(files, q_units)
+    for phrase in folders_without_data(files, groups):
+        err.print(f"sasnn: error: {phrase}", markup=False, highlight=False)
+        unreadable = True
+    if not groups:  # nothing read: the lines above say why
+        raise typer.Exit(2)
     curves = [curve for group in groups for curve in group]
     records, failed = [], False
     for curve, png in zip(curves, _plot_paths(plot, curves), strict=True):
@@ -139,11 +168,12 @@ def pr(
             err.print(f"sasnn: error: {curve.label}: {exc}", markup=False, highlight=False)
             failed = True
             continue
-        for note in result.warnings:
+        notes = _implausible(curve, result)
+        for note in [*result.warnings, *notes]:
             err.print(f"sasnn: warning: {curve.label}: {note}", markup=False, highlight=False)
         if png is not None:
             plot_pr(result, png, title=curve.short_label)
-        records.append(_record(curve, result, png))
+        records.append(_record(curve, result, png, notes))
     if as_json:
         out.print_json(json.dumps(records))
     elif records:

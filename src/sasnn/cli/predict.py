@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from sasnn.cli._app import UserError, app, err, expand_paths, out, read_files
+from sasnn.cli._inputs import folders_without_data
 from sasnn.cli.identify import _progress
 from sasnn.identify.confirm import FIT_SHORTLIST
 
@@ -137,8 +138,9 @@ def predict(
     Probabilities are calibrated on simulated data. An entry is marked unsure, with
     the reason, when its q range lies outside the trained window, confidence is low,
     the curve is unlike the training data, or (with --fit) no candidate fits.
-    Exit status: 0 when every file was read, 2 when any could not be (one line each
-    on stderr; the others are still reported).
+    Exit status: 0 when every file was read, 2 when any could not be, or a folder
+    held no readable data file (one line each on stderr; the others are still
+    reported). Each entry's JSON has the unit q was read in and its q range in Å⁻¹.
     """
     if top < 1:
         raise UserError(f"--top must be a positive number of candidates, got {top}")
@@ -163,6 +165,11 @@ def predict(
     progress, task = _progress(len(paths), "reading")
     with progress:
         groups, unreadable = read_files(paths, q_units, on_file=lambda _: progress.advance(task))
+    for phrase in folders_without_data(files, groups):
+        err.print(f"sasnn: error: {phrase}", markup=False, highlight=False)
+        unreadable = True
+    if not groups:  # nothing read: the lines above say why
+        raise typer.Exit(2)
     shortlist = fitted_shortlist(top, fit_top) if fit else top
     jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=extra)  # (prediction, curves)
     if fit:

@@ -145,6 +145,7 @@ def combine(predictions: Sequence[Prediction], top_k: int,
         bool(reasons) or not candidates,
         "; ".join(reasons) or (None if candidates else "no entry could be prepared"),
         (min(r[0] for r in q_ranges), max(r[1] for r in q_ranges)) if q_ranges else None,
+        q_units_read=first.q_units_read,  # the entries of one file share its unit
     )
 
 

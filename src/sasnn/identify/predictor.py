@@ -78,9 +78,12 @@ class Prediction:
     fits: tuple = ()  # FitResult per candidate, same order, after sasnn.identify.confirm.confirm()
     slit_smeared: bool = False  # the classifier's ranking is no evidence for such an entry
     ties: tuple[str, ...] = ()  # after confirm(): fitted pairs the data cannot choose between
+    q_units_read: str | None = None  # unit of q in the file ("1/A", "1/nm"); None: not from a file
 
     def to_dict(self) -> dict:
-        """The JSON object of DESIGN.md §6. With fits, each candidate also has ``chi2_red``,
+        """The JSON object of DESIGN.md §6: ``q_units_read`` is the unit of q in the file
+        and ``q_range`` [min, max] the data's q in Å⁻¹ after conversion (null when the
+        entry could not be prepared). With fits, each candidate also has ``chi2_red``,
         ``bic`` (null for a failed fit) and ``parameters`` ({name: [value, 1-σ error]}),
         and ``ties`` lists the fitted pairs within ΔBIC ≤ 2 of the best (empty: none)."""
         candidates = []
@@ -97,6 +100,8 @@ class Prediction:
             "candidates": candidates,
             "unsure": self.unsure,
             "reason": self.reason,
+            "q_units_read": self.q_units_read,
+            "q_range": None if self.q_range is None else [float(v) for v in self.q_range],
         }
         if self.fits:
             record["ties"] = list(self.ties)
@@ -217,7 +222,8 @@ class Predictor:
         results = []
         for i, curve in enumerate(curves):
             if i in problems:
-                results.append(Prediction(curve.source, curve.entry, (), True, problems[i]))
+                results.append(Prediction(curve.source, curve.entry, (), True, problems[i],
+                                          q_units_read=curve.meta.get("q_unit")))
                 continue
             candidates = self._top_pairs(joint[i], top_k)
             shown = {(c.model, c.structure_factor) for c in candidates}
@@ -241,6 +247,7 @@ class Predictor:
                     "; ".join(reasons) or None,
                     (cov.q_min, cov.q_max),
                     slit_smeared=slit,
+                    q_units_read=curve.meta.get("q_unit"),
                 )
             )
         return results

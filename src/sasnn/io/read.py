@@ -1,12 +1,14 @@
-"""Read measured 1D curves from any format sasdata reads, and write simple ASCII curves.
+"""Read measured 1D curves from any format sasdata reads (writing is :mod:`sasnn.io.write`).
 
 This is the only module in sasnn that imports sasdata (0.11.x; its API changes in 0.12).
 sasdata parses the files; this module decides what to trust:
 
 * **q units.** Curves come out in Å⁻¹. sasdata converts canSAS XML and NXcanSAS by their
   unit attributes, but reads every text file (including Anton Paar PDH, which is in nm⁻¹)
-  as Å⁻¹ and ignores headers like ``q (1/nm)``; :mod:`sasnn.io.text` finds those. The
-  ``q_units`` argument forces the unit of the numbers in the file.
+  as Å⁻¹ and ignores headers like ``q (1/nm)``; :mod:`sasnn.io.text` finds those and the
+  formats whose specification fixes the unit. A file that declares nothing gets the unit
+  its numbers make plausible (:mod:`sasnn.io.units`), with a :class:`QUnitWarning` that
+  says why. The ``q_units`` argument forces the unit of the numbers in the file.
 * **Repairs**, each announced by a :class:`DataRepairWarning` that names the file: points
   with non-finite or non-positive q or I are dropped, q is sorted, duplicate q values are
   merged, and missing or non-positive σ are estimated (:mod:`sasnn.io.repair`).
@@ -39,6 +41,9 @@ from sasnn.io.text import (
     sniff_kind,
     xml_safety_problem,
 )
+from sasnn.io.units import NAME as UNIT_NAME
+from sasnn.io.units import infer_q_unit
+from sasnn.io.write import write_curve  # noqa: F401  (its old home; sasnn.io exports it)
 
 MIN_POINTS = 10  # fewer usable points than this is not a curve worth identifying
 MAX_TEXT_BYTES = 64 * 2**20  # a 1D text curve is never this large; refuse, don't parse
@@ -54,6 +59,11 @@ class DataRepairWarning(UserWarning):
     """A file was read, but some of its points were dropped, merged or completed."""
 
 
+class QUnitWarning(UserWarning):
+    """A file names no unit for q, so the reader decided one from the numbers
+    (:mod:`sasnn.io.units`); the message names the file, the unit and the evidence."""
+
+
 # ---------------------------------------------------------------------------- public API
 
 
@@ -67,8 +77,10 @@ def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
         HDF5, NIST ABS, ISIS/RKH ASCII, 2–4 column text (Q, I, dI, dQ) with or without
         header, CSV, Anton Paar PDH.
     q_units : {None, "A", "nm"}
-        Unit of the q values *as written in the file*. None detects it from metadata or
-        headers and falls back to Å⁻¹; "A" or "nm" overrides whatever the file says.
+        Unit of the q values *as written in the file*. None takes it from what the file
+        declares (unit attributes, a column header, the format's specification) and,
+        where it declares nothing, from the numbers (:func:`sasnn.io.units.infer_q_unit`);
+        "A" or "nm" overrides everything.
 
     Returns
     -------
@@ -78,7 +90,8 @@ def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
         cm⁻¹). ``entry`` is "" for single-entry files, else the entry's title or run.
         ``meta`` holds ``format`` (sasdata's reader), ``title``, ``run``, ``q_unit`` (of
         the numbers in the file, e.g. "1/nm"), ``q_unit_source`` ("metadata", "header",
-        "format", "override" or "assumed"), ``intensity_unit``, ``sigma_estimated``
+        "format", "override" or "inferred"), ``q_unit_evidence`` (why, when inferred; else
+        ""), ``intensity_unit``, ``sigma_estimated``
         (number of points whose σ was estimated; 0 when σ is all measured),
         ``n_points_file`` and ``repairs`` (phrases saying what was changed).
 
@@ -96,6 +109,8 @@ def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
     -----
     DataRepairWarning
         When points are dropped, sorted, merged, or given an estimated σ.
+    QUnitWarning
+        When the file names no unit for q and the numbers decided it (one per file).
     """
     if q_units is not None and q_units not in Q_UNITS:
         raise ValueError(f"q_units must be None (auto), 'A' or 'nm', got {q_units!r}")
@@ -112,15 +127,20 @@ def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
         raise DataFormatError(f"{path_str}: {_why_unreadable(loaded, kind, text)}")
 
     # sasdata converted XML and HDF5 to 1/A by their declared unit, but no text file
-    unit = q_units or normalize_q_unit(declared)
-    if kind in ("xml", "hdf5"):
-        divisor = _sasdata_factor(declared) * Q_UNITS[q_units] if q_units else 1.0
-    else:
-        unit = unit or "A"
-        divisor = Q_UNITS[unit]
-    source = "override" if q_units else source if declared else "assumed"
-    common = {"q_unit": {"A": "1/A", "nm": "1/nm"}.get(unit, declared or "1/A"),
-              "q_unit_source": source}
+    structured = kind in ("xml", "hdf5")
+    unit, evidence = q_units or normalize_q_unit(declared), ""
+    if q_units:
+        source = "override"
+    elif not (unit or (declared and structured)):  # the file says nothing: the numbers decide
+        first = data1d[0]
+        guess = infer_q_unit(first.x, first.x if first.y is None else first.y)
+        unit, evidence, source = guess.unit, guess.evidence, "inferred"
+    if structured and declared and not q_units:
+        divisor = 1.0  # sasdata converted by the declared unit
+    else:  # the numbers as written (sasdata's factor is 1 for an undeclared unit)
+        divisor = _sasdata_factor(declared if structured else None) * Q_UNITS[unit]
+    common = {"q_unit": UNIT_NAME.get(unit, declared), "q_unit_source": source,
+              "q_unit_evidence": evidence}
 
     curves, problems = [], []
     for data, name in zip(data1d, _entry_names(data1d), strict=True):
@@ -144,52 +164,12 @@ def load_curves(path: str | Path, *, q_units: str | None = None) -> list[Curve]:
         curves.append(dataclasses.replace(curve, source=path_str, entry=name, meta=meta))
     if not curves:
         raise DataFormatError(f"{path_str}: no usable entry ({'; '.join(problems)})")
+    if source == "inferred":
+        other = "A" if unit == "nm" else "nm"
+        _warn(f"{path_str}: q read as {UNIT_NAME[unit]}, as the file names no unit: {evidence}; "
+              f"use --q-units {other} if it is in {UNIT_NAME[other]}", stacklevel=2,
+              category=QUnitWarning)
     return curves
-
-
-def write_curve(path: str | Path, curve: Curve, *, overwrite: bool = False) -> Path:
-    """Write a curve as 4-column ASCII (Q, I, dI, dQ) that sasdata and SasView read back.
-
-    Parameters
-    ----------
-    path : str or Path
-        Output file; its extension is up to the caller (``.txt`` or ``.dat`` read back).
-    curve : Curve
-        q and dq in Å⁻¹, intensity and sigma in cm⁻¹. Missing sigma or dq are written as
-        0, which :func:`load_curves` reads as "unknown".
-    overwrite : bool
-        Replace an existing file. By default an existing file raises FileExistsError.
-
-    Returns
-    -------
-    Path
-        The path written.
-
-    Raises
-    ------
-    FileExistsError
-        The file exists and ``overwrite`` is False.
-    ValueError
-        The curve is slit-smeared (``dq_slit``), which 4-column ASCII cannot express.
-    """
-    if curve.dq_slit is not None:
-        raise ValueError(
-            f"{curve.label}: slit-smeared curves (dq_slit) cannot be written as 4-column "
-            "ASCII; write the pinhole dq instead"
-        )
-    path = Path(path)
-    zeros = np.zeros(len(curve.q))
-    columns = [curve.q, curve.intensity, zeros if curve.sigma is None else curve.sigma,
-               zeros if curve.dq is None else curve.dq]
-    what = " ".join(curve.label.split()) or "curve"  # one line, whatever the label holds
-    header = (
-        f"sasnn curve: {what}\n"
-        "columns: Q, I(Q), dI (1 sigma), dQ (pinhole 1 sigma); 0 means unknown\n"
-        "Q (1/A)  I (1/cm)  dI (1/cm)  dQ (1/A)"
-    )
-    with path.open("w" if overwrite else "x", encoding="utf-8") as fh:
-        np.savetxt(fh, np.column_stack(columns), fmt="%.10e", header=header, comments="# ")
-    return path
 
 
 def example_data_path(name: str | None = None) -> Path:
@@ -325,7 +305,9 @@ def _hdf5_q_unit(path: Path) -> str | None:
         axes = obj.attrs["I_axes"]
         axes = axes.decode() if isinstance(axes, bytes) else str(np.atleast_1d(axes)[-1])
         q = obj.get(axes.split(",")[-1].strip()) or obj.get("Q")
-        unit = q.attrs.get("units") if isinstance(q, h5py.Dataset) else None
+        # NXcanSAS says "units"; early writers (and sasdata, which reads both) "unit"
+        attrs = q.attrs if isinstance(q, h5py.Dataset) else {}
+        unit = attrs.get("units", attrs.get("unit"))
         if unit is not None:
             found.append(unit.decode() if isinstance(unit, bytes) else str(unit))
 
@@ -381,9 +363,9 @@ def _entry_names(data1d: list) -> list[str]:
 # ---------------------------------------------------------------------------- repairs
 
 
-def _warn(message: str, stacklevel: int) -> None:
-    """Issue a DataRepairWarning; ``stacklevel`` counts from the caller of _warn."""
-    warnings.warn(message, DataRepairWarning, stacklevel=stacklevel + 1)
+def _warn(message: str, stacklevel: int, category: type[Warning] = DataRepairWarning) -> None:
+    """Issue a DataRepairWarning (or ``category``); ``stacklevel`` counts from the caller of _warn."""
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
 
 
 def _optional(values, n: int) -> np.ndarray | None:

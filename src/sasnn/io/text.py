@@ -212,8 +212,9 @@ def declared_q_unit(text: str, kind: str, suffix: str) -> tuple[str | None, str]
         attribute of the first ``<Q>``, by which sasdata has already converted q).
         None when undeclared.
     source : str
-        ``"metadata"`` (XML attribute, PDH trailer), ``"format"`` (PDH default, 1/nm),
-        ``"header"`` (a column header), or ``"assumed"`` (nothing found).
+        ``"metadata"`` (XML attribute, PDH trailer), ``"header"`` (a column header),
+        ``"format"`` (a format whose specification fixes the unit: PDH 1/nm, ISIS RKH and
+        NIST ABS 1/Å), or ``"assumed"`` (nothing found: :mod:`sasnn.io.units` decides).
     """
     if kind == "xml":
         match = _XML_Q_UNIT_RE.search(text)
@@ -226,7 +227,31 @@ def declared_q_unit(text: str, kind: str, suffix: str) -> tuple[str | None, str]
             return match.group(1), "metadata"
         return "1/nm", "format"
     unit = header_q_unit(text)
-    return ({"A": "1/A", "nm": "1/nm"}[unit], "header") if unit else (None, "assumed")
+    if unit:
+        return {"A": "1/A", "nm": "1/nm"}[unit], "header"
+    if is_rkh(text) or is_nist_abs(text):
+        return "1/A", "format"
+    return None, "assumed"
+
+
+# the Fortran format line of an ISIS (Richard K. Heenan / COLETTE) 1D file: " 3 (F12.5,2E16.6)"
+_RKH_FORMAT_RE = re.compile(r"^\s*\d+\s+\((?:\s*\d*[FEGI]\d+(?:\.\d+)?\s*,?)+\)\s*$", re.IGNORECASE)
+_NIST_ABS_RE = re.compile(r"^\s*MON\s+CNT\s+LAMBDA\b", re.IGNORECASE)
+
+
+def is_rkh(text: str) -> bool:
+    """True for an ISIS RKH (COLETTE) 1D file, which gives q in 1/Å by specification:
+    two title lines, a line of 7 integers, one of 4, then a Fortran format line."""
+    lines = text.splitlines()
+    if len(lines) < 6 or not _RKH_FORMAT_RE.match(lines[4]):
+        return False
+    return all(tok.lstrip("-").isdigit() for tok in lines[2].split()) and len(lines[2].split()) >= 3
+
+
+def is_nist_abs(text: str) -> bool:
+    """True for a NIST (NCNR IGOR reduction) .ABS file, whose q is in 1/Å by specification:
+    its header has the line ``MON CNT   LAMBDA   DET ANG ...``."""
+    return any(_NIST_ABS_RE.match(line) for line in text.splitlines()[:30])
 
 
 # ---------------------------------------------------------------------------- table shape
