@@ -344,7 +344,7 @@ def prepare_curve(q, intensity, sigma, grid, channels) -> np.ndarray:
     reader's fallback estimate (:func:`sasnn.io.repair.fix_sigma`)."""
     if "log_sigma" in channels:
         given = None if sigma is None else np.asarray(sigma, float)
-        sigma = fix_sigma(np.asarray(intensity, float), given)[0]
+        sigma = fix_sigma(np.asarray(intensity, float), given, np.asarray(q, float))[0]
     return prepare_input(q, intensity, grid, sigma, channels=channels)
 
 __all__ = [
