@@ -67,7 +67,9 @@ def _table(series):
 
 @app.command()
 def series(
-    files: list[Path] = typer.Argument(None, help="Data files, one per point, in the order of --var's values."),
+    files: list[Path] = typer.Argument(
+        None, help="Data files, one per point, in the order of --var's values."
+    ),
     variables: list[str] = typer.Option(
         None, "--var", help="NAME=V1,V2,...: the condition of each file (one number per file, in order). "
         "Twice for a 2-D map (x, then y)."
@@ -80,7 +82,9 @@ def series(
     title: str = typer.Option("", help="Title of the phase map."),
     model: str = typer.Option(None, help="Run, checkpoint or ensemble folder (default: the shipped model)."),
     top: int = typer.Option(3, "--top", help="Candidates shown per file."),
-    fit: bool = typer.Option(False, "--fit", help="Fit the best --fit-top candidates; the phase is the best fit's."),
+    fit: bool = typer.Option(
+        False, "--fit", help="Fit the best --fit-top candidates; the phase is the best fit's."
+    ),
     fit_top: int = typer.Option(FIT_SHORTLIST, "--fit-top", help="With --fit: candidates to fit."),
     fit_time: float = typer.Option(60.0, "--fit-time", help="Seconds each candidate's fit may take."),
     workers: int = typer.Option(1, "--workers", help="Processes fitting candidates at once with --fit."),

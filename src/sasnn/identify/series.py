@@ -43,8 +43,10 @@ SHAPE_FAMILIES = {
     "shape:polyhedron": "polyhedra", "shape:paracrystal": ORDERED,
 }
 #: sasmodels files all the rest under "shape-independent"; a phase diagram tells these apart.
+#: Ornstein-Zernike (lorentz) is the catalogue's twin of poly_gauss_coil (Mw/Mn = 2), and with
+#: correlation_length the usual reading of polymer solutions, so they count as chains.
 CHAINS = frozenset({"mono_gauss_coil", "poly_gauss_coil", "polymer_excl_volume", "star_polymer",
-                    "be_polyelectrolyte", "rpa"})
+                    "be_polyelectrolyte", "rpa", "lorentz", "correlation_length"})
 FRACTALS = frozenset({"fractal", "fractal_core_shell", "mass_fractal", "surface_fractal",
                       "mass_surface_fractal"})
 
