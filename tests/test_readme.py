@@ -39,9 +39,6 @@ STAND_INS = {
     "sample.xml": "AOT_Microemulsion-Core_Contrast.xml",
     "sans_usans.xml": "latex_smeared.xml",
     "protein.dat": "conalbumin.txt",
-    "c10.xml": "P123_D2O_10_percent.xml",
-    "c20.xml": "P123_D2O_20_percent.xml",
-    "c30.xml": "P123_D2O_30_percent.xml",
 }
 # Commands too slow for the default run (fits, simulation, training, a server): their
 # options are checked against `--help` instead of running them.
