@@ -123,8 +123,11 @@ def pr_json(curve, *, d_max: float | None, q_min: float | str | None, q_max: flo
     if curve.dq_slit is not None:
         raise ValueError(f"{curve.short_label}: slit-smeared (USANS) data cannot be inverted here; "
                          "desmear them first")
-    result = invert_pr(curve.q, curve.intensity, curve.sigma, dq=curve.dq, d_max=d_max, alpha=alpha,
-                       q_min=q_min, q_max=q_max)
+    try:
+        result = invert_pr(curve.q, curve.intensity, curve.sigma, dq=curve.dq, d_max=d_max, alpha=alpha,
+                           q_min=q_min, q_max=q_max)
+    except ValueError as exc:  # named as `sasnn pr` names it
+        raise ValueError(f"{curve.short_label}: {exc}") from None
     record = pr_record(curve, result)
     out = {"record": record, "data": {"q": numbers(result.q), "intensity": numbers(result.intensity),
                                       "sigma": numbers(result.sigma), "fit": numbers(result.fit)}}
