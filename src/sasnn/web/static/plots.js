@@ -1,5 +1,6 @@
 // Plots for the sasnn page, on uPlot (vendored, MIT): zoom by dragging, values under the
 // cursor in the legend, error bars drawn by a hook (uPlot has none of its own).
+(function () {
 "use strict";
 
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -63,6 +64,8 @@ function fmt(v) {
     : v.toPrecision(4);
 }
 
+const tick = v => v == null ? "" : Number(v.toPrecision(6)).toString();
+
 // One plot: spec = {x: {label, log}, y: {label, log}, series: [...], data, errors, height, sync}
 function makePlot(target, spec) {
   target.replaceChildren();
@@ -70,8 +73,8 @@ function makePlot(target, spec) {
   const opts = {
     width, height: spec.height || 320,
     scales: {x: {time: false, distr: spec.x.log ? 3 : 1}, y: {distr: spec.y.log ? 3 : 1}},
-    axes: [{label: spec.x.label, values: (u, v) => v.map(fmt)},
-      {label: spec.y.label, size: 60, values: (u, v) => v.map(fmt)}],
+    axes: [{label: spec.x.label, values: (u, v) => v.map(tick)},
+      {label: spec.y.label, size: 60, values: (u, v) => v.map(tick)}],
     series: [{label: spec.x.label, value: (u, v) => fmt(v)}, ...spec.series],
     cursor: {drag: {x: true, y: true, uni: 30}, sync: spec.sync ? {key: spec.sync} : undefined},
     hooks: {draw: [errorBarHook(spec.errors || {}, spec.y.log)]},
@@ -157,3 +160,4 @@ function plotPr(prTarget, guinierTarget, answer) {
 }
 
 window.sasnnPlots = {plotCurves, plotPr, fmt};
+})();
