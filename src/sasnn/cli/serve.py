@@ -34,8 +34,8 @@ def serve(
 ) -> None:
     """A local web page: drop data files, see the ranked models, fit them, invert to p(r).
 
-    The classifier is loaded once; fits run in at most --fit-processes processes. Uploads
-    over 20 MB or 50 entries are refused. Stop with Ctrl-C.
+    The classifier is loaded once; fits run in at most --fit-processes processes.
+    Uploads over 20 MB or 50 entries are refused. Stop with Ctrl-C.
     """
     if fit_processes < 1:
         raise UserError(f"--fit-processes must be a positive number, got {fit_processes}")
