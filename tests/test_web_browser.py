@@ -122,6 +122,18 @@ def test_upload_rank_fit_and_overlay(server, browser, tmp_path):
     if os.environ.get("SASNN_SCREENSHOT"):
         shutil.copy(shot, os.environ["SASNN_SCREENSHOT"])
 
+    # the p(r) tab: with Dmax auto the CLI's refusal for these data, with Dmax 90 Å the numbers
+    item.find_element(By.CSS_SELECTOR, ".tabs button[data-tab=pr]").click()
+    state = item.find_element(By.CSS_SELECTOR, ".pr-state")
+    wait_for(browser, lambda d: "Dmax is not resolved" in state.text, 60, "the p(r) refusal")
+    dmax = item.find_element(By.CSS_SELECTOR, ".dmax")
+    dmax.clear()
+    dmax.send_keys("90")
+    item.find_element(By.CSS_SELECTOR, ".run-pr").click()
+    wait_for(browser, lambda d: "Rg (Å)" in item.find_element(By.CSS_SELECTOR, ".pr-numbers").text, 60,
+             "the p(r) numbers")
+    assert item.find_element(By.CSS_SELECTOR, ".plot-guinier canvas")
+
 
 def test_a_bad_file_shows_its_message(server, browser, tmp_path):
     from selenium.webdriver.common.by import By
@@ -134,3 +146,9 @@ def test_a_bad_file_shows_its_message(server, browser, tmp_path):
     chooser.send_keys(str(bad))
     error = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .error"), 30, "the error")
     assert "entities.xml" in error[0].text and "entities" in error[0].text
+
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b"0" * (21 * 2**20))
+    chooser.send_keys(str(huge))
+    wait_for(browser, lambda d: "over the 20 MB limit" in d.find_element(By.ID, "messages").text, 30,
+             "the size refusal")

@@ -5,6 +5,7 @@
 const {plotCurves, plotPr, fmt} = window.sasnnPlots;
 const $ = (sel, root = document) => root.querySelector(sel);
 let analysisId = null;
+let limits = null; // from /api/info: refuse oversized uploads here too, before sending them
 
 function message(text, kind = "error") {
   const p = document.createElement("p");
@@ -31,6 +32,15 @@ const pairName = c => c.structure_factor ? `${c.model}@${c.structure_factor}` : 
 async function upload(files) {
   $("#messages").replaceChildren();
   if (!files.length) return;
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
+  if (limits && bytes > limits.max_upload_mb * 2 ** 20) {
+    message(`the upload is ${(bytes / 2 ** 20).toFixed(1)} MB, over the ${limits.max_upload_mb} MB limit`);
+    return;
+  }
+  if (limits && files.length > limits.max_files) {
+    message(`too many files: at most ${limits.max_files} in one upload`);
+    return;
+  }
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name);
   for (const key of ["top", "q_units", "also"]) form.append(key, $(`#${key}`).value);
@@ -222,6 +232,7 @@ function setup() {
     upload([...e.dataTransfer.files]);
   };
   api("/api/info").then(info => {
+    limits = info;
     $("#model").textContent = `model: ${info.model} · uploads up to ${info.max_upload_mb} MB, ` +
       `${info.max_entries} entries`;
   }).catch(e => message(e.message));
