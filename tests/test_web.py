@@ -264,3 +264,14 @@ def test_a_fit_can_be_cancelled(client):
     predicted = client.get(f"/api/analyses/{analysis}/report")  # the unfitted prediction stays
     report = json.loads(zipfile.ZipFile(io.BytesIO(predicted.content)).read("report.json"))
     assert "bic" not in report["predictions"][0]["candidates"][0]
+
+
+def test_concurrent_uploads_all_succeed(client):
+    # sasdata's reader is not thread-safe; the server reads one file at a time
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: aot_upload(client), range(16)))
+    assert [a.status_code for a in answers] == [200] * 16
+    first = answers[0].json()["items"][0]["prediction"]
+    assert all(a.json()["items"][0]["prediction"] == first for a in answers)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+_PLOTTING = threading.Lock()  # pyplot's figure registry is not thread-safe
+
 
 @dataclass
 class Item:
@@ -150,7 +152,8 @@ def report_zip(items: list[Item]) -> bytes:
 
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="sasnn-web-report-") as folder:
-        write_report(Path(folder), [(item.prediction, item.curves) for item in items])
+        with _PLOTTING:
+            write_report(Path(folder), [(item.prediction, item.curves) for item in items])
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(folder).iterdir()):
                 archive.write(path, path.name)

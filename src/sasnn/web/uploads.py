@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from pathlib import Path
 MAX_UPLOAD_BYTES = 20 * 2**20  # one request, all files together
 MAX_FILES = 20
 MAX_ENTRIES = 50  # curves in one request, over all files
+# sasdata's readers share state: two threads reading at once fail now and then
+# (bench/bench_web.py saw 2 of 20 concurrent canSAS reads refused). Reading takes milliseconds.
+_READING = threading.Lock()
 
 
 class UploadError(ValueError):
@@ -105,7 +109,7 @@ def load_files(files: Sequence[tuple[str, bytes]], q_units: str | None,
             path.parent.mkdir()
             path.write_bytes(data)
             try:
-                with warnings.catch_warnings(record=True) as caught:
+                with _READING, warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     curves = load_curves(path, q_units=q_units)
             except (OSError, ValueError) as exc:  # DataFormatError is a ValueError
