@@ -29,6 +29,7 @@ from sasnn.cli import (  # noqa: E402  (each module registers its commands on ap
     pr,  # noqa: F401
     predict,  # noqa: F401
     series,  # noqa: F401
+    serve,  # noqa: F401
     simulate,  # noqa: F401
 )
 from sasnn.cli._app import UserError, app  # noqa: E402

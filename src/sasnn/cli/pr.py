@@ -11,9 +11,6 @@ import typer
 from sasnn.cli._app import UserError, app, err, out, read_files
 from sasnn.cli._inputs import folders_without_data
 
-RG_MIN_PLAUSIBLE = 3.0  # Å: no particle seen by small-angle scattering is smaller
-DMAX_MIN_PLAUSIBLE = 10.0  # Å: about the largest distance in a small molecule
-
 
 def _parse_dmax(text: str) -> float | None:
     if text.strip().lower() == "auto":
@@ -57,43 +54,10 @@ def _plot_paths(plot: Path | None, curves) -> list[Path | None]:
     return paths
 
 
-def _implausible(curve, result) -> list[str]:
-    """Warnings for sizes no particle has: most often q read in the wrong unit."""
-    unit = curve.meta.get("q_unit", "1/A")
-    how = {"header": "its header", "metadata": "its metadata", "format": "its format",
-           "override": "--q-units", "inferred": "its numbers"}.get(curve.meta.get("q_unit_source"), "")
-    other = "A" if unit == "1/nm" else "nm"
-    check = (f"q was read as {unit}" + (f" from {how}" if how else "")
-             + f"; if it is not, rerun with --q-units {other}")
-    notes = []
-    if result.rg < RG_MIN_PLAUSIBLE:
-        notes.append(f"Rg = {result.rg:.2g} Å is physically implausible (< {RG_MIN_PLAUSIBLE:g} Å); {check}")
-    if result.d_max < DMAX_MIN_PLAUSIBLE:
-        notes.append(f"Dmax = {result.d_max:.2g} Å is physically implausible "
-                     f"(< {DMAX_MIN_PLAUSIBLE:g} Å); {check}")
-    return notes
+def _record(curve, result, png) -> dict:
+    from sasnn.pr.record import pr_record
 
-
-def _record(curve, result, png, notes=()) -> dict:
-    g = result.guinier
-    return {
-        "file": curve.source,
-        "entry": curve.entry,
-        "q_units_read": curve.meta.get("q_unit"),
-        "rg": result.rg, "rg_err": result.rg_err,
-        "i0": result.i0, "i0_err": result.i0_err,
-        "dmax": result.d_max, "dmax_err": result.d_max_err,
-        "alpha": result.alpha, "chi2": result.chi2, "n_good": result.n_good,
-        "background": result.background, "smeared": result.smeared,
-        "q_min": float(result.q[0]), "q_max": float(result.q[-1]), "n_points": int(result.q.size),
-        "guinier": None if g is None else {
-            "rg": g.rg, "rg_err": g.rg_err, "i0": g.i0, "i0_err": g.i0_err,
-            "q_min": g.q_min, "q_max": g.q_max, "n_points": g.n_points, "chi2": g.chi2,
-        },
-        "warnings": [*result.warnings, *notes],
-        "plot": None if png is None else str(png),
-        "r": result.r.tolist(), "p": result.p.tolist(), "p_sigma": result.p_sigma.tolist(),
-    }
+    return pr_record(curve, result, None if png is None else str(png))
 
 
 def _table(records: list[dict]):
@@ -146,6 +110,7 @@ def pr(
         raise UserError(f"--alpha must be a positive number, got {alpha}")
     from sasnn.plots.pr import plot_pr
     from sasnn.pr.inversion import invert_pr
+    from sasnn.pr.record import implausible
 
     groups, unreadable = read_files(files, q_units)
     for phrase in folders_without_data(files, groups):
@@ -168,12 +133,11 @@ def pr(
             err.print(f"sasnn: error: {curve.label}: {exc}", markup=False, highlight=False)
             failed = True
             continue
-        notes = _implausible(curve, result)
-        for note in [*result.warnings, *notes]:
+        for note in [*result.warnings, *implausible(curve, result)]:
             err.print(f"sasnn: warning: {curve.label}: {note}", markup=False, highlight=False)
         if png is not None:
             plot_pr(result, png, title=curve.short_label)
-        records.append(_record(curve, result, png, notes))
+        records.append(_record(curve, result, png))
     if as_json:
         out.print_json(json.dumps(records))
     elif records:

@@ -14,8 +14,9 @@ from sasnn.cli._inputs import folders_without_data
 from sasnn.cli.identify import _progress
 from sasnn.identify.confirm import FIT_SHORTLIST
 
-REPORT_INDEX = "report.json"  # lists the files a report wrote, so a rerun may replace them
-REPORT_SUMMARY = "summary.md"  # one table row per entry, for people
+# the report folder's file names (sasnn.plots.report_folder's, kept light for `sasnn --help`)
+REPORT_INDEX = "report.json"
+REPORT_SUMMARY = "summary.md"
 PNG_NAME = re.compile(r"[\w.-]+\.png")
 
 
@@ -41,17 +42,6 @@ def _report_dir(path: Path) -> set[str]:
     return ours
 
 
-def _png_names(predictions) -> list[str]:
-    names: list[str] = []
-    for p in predictions:
-        stem = re.sub(r"[^\w.-]+", "_", "-".join(filter(None, [Path(p.file).stem, p.entry])))
-        name, k = f"{stem}.png", 2
-        while name in names:
-            name, k = f"{stem}-{k}.png", k + 1
-        names.append(name)
-    return names
-
-
 def _short_parameters(parameters: dict) -> str:
     """``radius 23.7±1.3, ...`` without scale and background (they are in the JSON)."""
     shown = [(k, v) for k, v in parameters.items() if k not in ("scale", "background")]
@@ -60,13 +50,9 @@ def _short_parameters(parameters: dict) -> str:
 
 def _twins(prediction) -> list[str]:
     """Catalogue twins among the candidates, and fits the data cannot choose between."""
-    from sasnn.simulate.catalog import twins_among
+    from sasnn.plots.report_folder import twin_notes
 
-    notes = [f"{t}; there, only what you know of the sample can choose"
-             for t in twins_among(c.model for c in prediction.candidates)]
-    if prediction.ties:
-        notes.append(f"the fits cannot choose between {', '.join(prediction.ties)} (ΔBIC ≤ 2)")
-    return notes
+    return twin_notes(prediction)
 
 
 def _table(predictions):
@@ -213,40 +199,12 @@ def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs, wor
 
 
 def _write_report(folder: Path, jobs, previous: set[str]) -> None:
-    from sasnn.identify.confirm import fit_weights
-    from sasnn.plots.report import plot_prediction
+    from sasnn.plots.report_folder import write_report
 
-    names = _png_names([p for p, _ in jobs])
     progress, task = _progress(len(jobs), "plotting")
     with progress:
-        for (prediction, curves), name in zip(jobs, names, strict=True):
-            weights = fit_weights(prediction) if prediction.fits else None
-            plot_prediction(prediction, curves, folder / name, weights=weights)
-            progress.advance(task)
+        names = write_report(folder, jobs, on_plot=lambda: progress.advance(task))
     for stale in previous - set(names) - {REPORT_INDEX, REPORT_SUMMARY}:  # an earlier report's
         (folder / stale).unlink(missing_ok=True)
-    records = [dict(p.to_dict(), plot=name) for (p, _), name in zip(jobs, names, strict=True)]
-    (folder / REPORT_INDEX).write_text(json.dumps({"files": names, "predictions": records}, indent=1))
-    (folder / REPORT_SUMMARY).write_text(_summary([p for p, _ in jobs], names))
     err.print(f"report: {len(names)} PNG(s), {REPORT_SUMMARY} and {REPORT_INDEX} in {folder}",
               markup=False, highlight=False)
-
-
-def _summary(predictions, names: list[str]) -> str:
-    """A markdown table: per entry, the ranked candidates, their fits and any doubt."""
-    from sasnn.simulate.kernels import model_name
-
-    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure; twins and ties among the candidates "
-             "| figure |", "|---|---|---|---|"]
-    for p, png in zip(predictions, names, strict=True):
-        cells = []
-        for i, c in enumerate(p.candidates):
-            cell = f"{model_name(c.model, c.structure_factor)} ({c.probability:.2f}"
-            if p.fits and p.fits[i].bic != float("inf"):
-                cell += f"; {p.fits[i].chi2_red:.3g}"
-            cells.append(cell + ")")
-        name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
-        doubt = "; ".join(([p.reason] if p.unsure else []) + _twins(p))
-        doubt = doubt.replace("|", "/")
-        lines.append(f"| {name} | {', '.join(cells)} | {doubt} | [{png}]({png}) |")
-    return "\n".join(lines) + "\n"
