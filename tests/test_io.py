@@ -366,3 +366,16 @@ def test_write_curve_refuses_to_overwrite_and_slit_data(tmp_path):
     np.testing.assert_allclose(back.intensity, 2 / q)
     with pytest.raises(ValueError, match="slit-smeared"):
         write_curve(tmp_path / "slit.txt", Curve(q=q, intensity=1 / q, dq_slit=q))
+
+
+@pytest.mark.filterwarnings("ignore::sasnn.io.read.DataRepairWarning")
+def test_threads_can_read_files_at_the_same_time():
+    """sasdata and the output redirect around it are process-wide: threads take turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sasnn.io.read import example_data_path as example
+
+    names = ["AOT_Microemulsion-Core_Contrast.xml", "ISIS_Polymer_Blend_RT2.xml", "Ludox_silica.xml"] * 8
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(lambda n: len(load_curves(example(n))), names))
+    assert results == [1] * len(names)

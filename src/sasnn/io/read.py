@@ -26,6 +26,7 @@ import dataclasses
 import errno
 import io
 import logging
+import threading
 import warnings
 from pathlib import Path
 
@@ -249,13 +250,22 @@ def _sniff(path: Path, path_str: str) -> tuple[str, str]:
 _FORMAT_BY_KIND = {"hdf5": "NXcanSAS", "xml": "canSAS XML", "text": "ASCII"}
 
 
+_SASDATA_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet():
     """Swallow everything sasdata prints, logs or warns while it reads a file.
 
-    It swaps process-wide state (sys.stdout/stderr, the "sasdata" logger), so load files
-    from one thread at a time; processes (as in ``predict`` batches) are fine.
+    It swaps process-wide state (sys.stdout/stderr, the "sasdata" logger), and sasdata's
+    readers are not thread-safe either, so threads take turns here (a web server's
+    requests); processes (as in ``predict`` batches) need no lock.
     """
+    with _SASDATA_LOCK:
+        yield from _quiet_unlocked()
+
+
+def _quiet_unlocked():
     logger = logging.getLogger("sasdata")
     saved = logger.handlers[:], logger.propagate
     logger.handlers, logger.propagate = [logging.NullHandler()], False
