@@ -160,14 +160,9 @@ def test_noise_correlated_between_bins_does_not_lengthen_dmax():
     # an ellipsoid (Dmax 40 Å) on the lab camera, each bin's noise shared with its 4
     # neighbours (rebinning); σ is each bin's own.  Counting the bins as independent,
     # the evidence let a longer Dmax fit the correlated wiggles (50 Å on this seed).
-    q = np.linspace(0.01, 0.6, 296)
-    ideal = labsaxs.model_intensity("ellipsoid", q, radius_equatorial=15.0, radius_polar=20.0,
-                              sld=labsaxs.SLD_PROTEIN, sld_solvent=labsaxs.SLD_WATER)
-    ideal /= ideal[0]
-    sigma = 0.01 * np.sqrt((ideal + 2) / 3 / ((q / q[0]) / (1 + (q / 0.3) ** 8)))
-    noise = np.convolve(np.random.default_rng(3).standard_normal(q.size + 4), np.ones(5),
-                        "valid") / np.sqrt(5)
-    result = invert_pr(q, ideal + sigma * noise, sigma, dq=np.full(q.size, labsaxs.DQ))
+    protein = labsaxs.lysozyme_like()
+    q, intensity, sigma, dq = labsaxs.measure_rebinned(protein, np.random.default_rng(3))
+    result = invert_pr(q, intensity, sigma, dq=dq)
     assert result.d_max == pytest.approx(40.0, rel=0.10)
     assert any("neighbouring residuals are correlated" in note for note in result.warnings)
 

@@ -138,3 +138,29 @@ def proteins(n_per_shape: int, seed: int = 0) -> list[Protein]:
     rng = np.random.default_rng(seed)
     return [draw_protein(shape, rng, f"{shape} {k}") for shape in SHAPES
             for k in range(n_per_shape)]
+
+
+def measure_rebinned(protein: Protein, rng: np.random.Generator, width: int = 5,
+                     error: float = 0.01) -> tuple[np.ndarray, ...]:
+    """A curve whose noise is shared by ``width`` neighbouring bins (rebinning, smoothing).
+
+    No aggregates; σ is each bin's own (``error`` relative at q_min, with the buffer at
+    2 × I(q_min) and the same steep rise above 0.3 Å⁻¹ as :func:`measure`), while the
+    noise is a moving average of ``width`` independent draws: lag-k correlation
+    1 − k/width, so about ``width`` bins make one independent point.
+    """
+    q = np.linspace(Q_MIN, Q_MAX, N_Q)
+    ideal = model_intensity(protein.model, q, **protein.params)
+    ideal = ideal / ideal[0]
+    coverage = (q / q[0]) / (1.0 + (q / Q_COVERAGE) ** 8)
+    sigma = error * np.sqrt((ideal + 2.0) / 3.0 / coverage)
+    noise = np.convolve(rng.standard_normal(q.size + width - 1), np.ones(width), "valid")
+    return q, ideal + sigma * noise / np.sqrt(width), sigma, np.full(q.size, DQ)
+
+
+def lysozyme_like() -> Protein:
+    """A prolate ellipsoid of revolution, semi-axes 15, 15, 20 Å (Rg 13.0 Å, Dmax 40 Å)."""
+    params = {"radius_equatorial": 15.0, "radius_polar": 20.0, "sld": SLD_PROTEIN,
+              "sld_solvent": SLD_WATER}
+    return Protein("ellipsoid 15/20 Å", "ellipsoid", params,
+                   float(np.sqrt((2 * 15.0**2 + 20.0**2) / 5)), 40.0)

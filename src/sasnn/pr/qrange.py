@@ -9,9 +9,9 @@ test compares the first points with a straight line in q², which a few percent 
 large aggregates can pass, while p(r) explains the same excess exactly, by a
 faint tail that reaches far beyond the particle.  χ² does not notice (the tail
 fits), Rg barely moves (the tail holds little mass), but Dmax follows the tail:
-+30 to +70 % on simulated lab-SAXS proteins with 2–8 % aggregates at q_min
-(``bench/bench_pr.py``), or no Dmax at all because the evidence still rises at
-π/q_min.  So the start is also tested on p(r) itself (:func:`auto_start`): the
++36 to +68 % on 3 of 36 simulated lab-SAXS proteins with 2–8 % aggregates at q_min
+(``bench/bench_pr.py``), and no Dmax at all on 2 more, because the evidence still
+rises at π/q_min.  So the start is also tested on p(r) itself (:func:`auto_start`): the
 first ``N_LEADING`` points are left out, p(r) is computed from the rest, and the
 left-out points are compared with its prediction; while they lie off it
 (|Σz|/√N > 2, z with the prediction's error included), or while the inversion
