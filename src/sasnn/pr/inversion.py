@@ -224,8 +224,9 @@ def invert_pr(
     alpha : float, optional
         Fix the dimensionless regularisation weight instead of choosing it.
     q_min : float, "auto" or None
-        Lowest q used (Å⁻¹): "auto" starts at the automatic Guinier window, None
-        uses all points.
+        Lowest q used (Å⁻¹): "auto" starts at the automatic Guinier window, or
+        later while the first points lie off the p(r) of the rest
+        (:func:`sasnn.pr.qrange.auto_start`); None uses all points.
     q_max : float, optional
         Highest q used (Å⁻¹).
     n_r : int
@@ -246,7 +247,8 @@ def invert_pr(
 
     Notes
     -----
-    About 0.1–0.3 s per curve of a few hundred points on one core.  The matrices
+    About 0.1–0.3 s per inversion of a few hundred points on one core; with
+    q_min="auto" a curve takes two inversions or more (one per start tested).  The matrices
     are small (N × N, N = ``n_r``): for batches, run with ``OPENBLAS_NUM_THREADS=1``
     (threads only add overhead here) and parallelise over curves instead.
     """
