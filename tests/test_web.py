@@ -90,9 +90,10 @@ def test_pr_gives_the_cli_json(client, capsys):
 
 
 def test_pr_refusal_is_the_cli_message(client, capsys):
-    assert main(["pr", str(AOT), "--json"]) == 1
+    ordered = example_data_path("P123_D2O_40_percent.xml")  # Bragg peaks: no Dmax to resolve
+    assert main(["pr", str(ordered), "--json"]) == 1
     cli_error = capsys.readouterr().err.splitlines()[-1]
-    analysis = aot_upload(client).json()["id"]
+    analysis = upload(client, (ordered.name, ordered.read_bytes())).json()["id"]
     answer = client.get(f"/api/analyses/{analysis}/items/0/pr")
     assert answer.status_code == 422
     assert answer.json()["error"].split(": ", 1)[1] == cli_error.split(".xml: ", 1)[1]

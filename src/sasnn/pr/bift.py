@@ -132,3 +132,29 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> tuple[float, flo
     cumulative = np.cumsum(weights[order]) - 0.5 * weights[order]
     lo, median, hi = np.interp([0.1587, 0.5, 0.8413], cumulative, values[order])
     return float(median), float((hi - lo) / 2)
+
+
+BLOCK = 8  # points per block of the residual-correlation estimate (a few resolution widths)
+
+
+def residual_correlation(decs, log_ev, alphas, intensity, weights) -> float:
+    """How many times more the residuals' block means scatter than independent errors allow.
+
+    The residuals z = (I − fit)/σ of the most probable grid point are cut into blocks
+    of ``BLOCK`` neighbouring points; for independent errors the block means have
+    variance var(z)/BLOCK, for errors correlated over τ points (rebinning, pixel
+    splitting in the azimuthal integration) about τ var(z)/BLOCK.  Returns that ratio
+    (the batch-means estimate of the integrated autocorrelation time; < 1 for a fit
+    that absorbed part of the noise).
+    """
+    i, j = np.unravel_index(np.argmax(log_ev), log_ev.shape)
+    dec = decs[i]
+    fit = dec.kernel @ dec.solve(float(alphas[j]))[0]
+    z = (intensity - fit) * weights
+    if dec.background:
+        z = z - weights * (weights @ z) / (weights @ weights)
+    n = z.size // BLOCK
+    if n < 8:
+        return 1.0  # too few blocks to tell
+    z = z[: n * BLOCK]
+    return float(BLOCK * z.reshape(n, BLOCK).mean(axis=1).var() / z.var())
