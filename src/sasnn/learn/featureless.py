@@ -69,8 +69,8 @@ def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> Fea
     if n_points < MIN_POINTS or not np.any(intensity > 0):
         return FeatureTest(True, 0, n_points, float("nan"), float("nan"), float("nan"))
     x = np.log(q) - np.mean(np.log(q))  # ln(q / q_ref)
-    top = float(intensity.max())
-    b_bounds = (np.log(top * 1e-12), np.log(top))
+    top, bottom = float(intensity.max()), float(intensity[intensity > 0].min())
+    b_bounds = (np.log(bottom * 1e-6), np.log(top))  # from negligible to the whole curve
     lower = [-np.inf, EXPONENT_BOUNDS[0], b_bounds[0]]
     upper = [np.inf, EXPONENT_BOUNDS[1], b_bounds[1]]
     best = None
