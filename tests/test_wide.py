@@ -62,6 +62,16 @@ def test_a_knee_at_the_noise_level_is_no_feature_but_above_it_is():
         assert feature_test(q, intensity, sigma).featureless is featureless
 
 
+def test_simulated_power_laws_are_featureless_once_smeared_with_their_own_dq():
+    # the instrument's smearing bends a steep power law upward where dQ/Q is large:
+    # the rule fits the smeared power law, so that is not taken for a feature
+    from sasnn.simulate.datasets import simulate_examples
+
+    for name in ("porod", "power_law"):
+        for curve in simulate_examples(name, 4, seed=1, structure_factor_share=0.0):
+            assert feature_test(curve.q, curve.intensity, curve.sigma, curve.dq).featureless, name
+
+
 def test_too_few_points_are_featureless_and_generic_models_are_classes():
     q = np.array([0.01, 0.02, 0.03])
     assert feature_test(q, np.ones(3), 0.1 * np.ones(3)).featureless

@@ -7,7 +7,9 @@ simulated from. The wide generalisation bench (bench/bench_generalisation.py) sc
 curves apart from the others.
 
 **The rule.** Fit I(q) ≈ A (q/q_ref)^-n + B (A > 0, B >= 0, -2 <= n <= 8, q_ref the
-geometric mean of the window) by weighted least squares with the curve's own σ, over
+geometric mean of the window), smeared by the curve's own pinhole resolution dQ where it
+has one (smearing bends a steep power law upward wherever dQ/Q is large, which is the
+instrument, not the sample), by weighted least squares with the curve's own σ, over
 (ln A, n, ln B), from a few starts. The curve is **featureless in its window** when
 fewer than :data:`MIN_DEVIANT` (5) points deviate from the best fit by more than
 :data:`DEVIATION` (3) σ. With Gaussian noise a featureless curve of 300 points has about
@@ -44,12 +46,26 @@ class FeatureTest:
     background: float  # B of the best fit, in the curve's intensity unit
 
 
-def _residuals(theta: np.ndarray, x: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def _residuals(theta: np.ndarray, x_calc: np.ndarray, smear, intensity: np.ndarray,
+               sigma: np.ndarray) -> np.ndarray:
     ln_a, n, ln_b = theta
-    return (np.exp(ln_a - n * x) + np.exp(ln_b) - intensity) / sigma
+    return (smear(np.exp(ln_a - n * x_calc)) + np.exp(ln_b) - intensity) / sigma
 
 
-def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> FeatureTest:
+def _smearing(q: np.ndarray, dq: np.ndarray | None):
+    """(q_calc, smear): where to evaluate the power law and how to smear it onto q."""
+    if dq is None or not np.all(np.isfinite(dq)) or not np.any(dq > 0):
+        return q, lambda values: values
+    from sasmodels.resolution import Pinhole1D
+
+    resolution = Pinhole1D(q, np.maximum(dq, 0.0))
+    if not np.all(resolution.q_calc > 0):
+        return q, lambda values: values
+    return resolution.q_calc, resolution.apply
+
+
+def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray,
+                 dq: np.ndarray | None = None) -> FeatureTest:
     """Apply the rule to one curve.
 
     Parameters
@@ -59,16 +75,22 @@ def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> Fea
     intensity, sigma : ndarray, shape (n,)
         I(q) and its 1-σ uncertainty, same unit (cm⁻¹ or arbitrary); points with a
         non-finite value or σ <= 0 are left out.
+    dq : ndarray, shape (n,), optional
+        Pinhole resolution (Gaussian σ, Å⁻¹) the power law is smeared with; None: none.
     """
     from scipy.optimize import least_squares
 
     q, intensity, sigma = (np.asarray(a, dtype=float) for a in (q, intensity, sigma))
     ok = np.isfinite(q) & np.isfinite(intensity) & np.isfinite(sigma) & (sigma > 0) & (q > 0)
     q, intensity, sigma = q[ok], intensity[ok], sigma[ok]
+    dq = None if dq is None else np.asarray(dq, dtype=float)[ok]
     n_points = len(q)
     if n_points < MIN_POINTS or not np.any(intensity > 0):
         return FeatureTest(True, 0, n_points, float("nan"), float("nan"), float("nan"))
-    x = np.log(q) - np.mean(np.log(q))  # ln(q / q_ref)
+    log_ref = np.mean(np.log(q))
+    x = np.log(q) - log_ref  # ln(q / q_ref)
+    q_calc, smear = _smearing(q, dq)
+    x_calc = np.log(q_calc) - log_ref
     top, bottom = float(intensity.max()), float(intensity[intensity > 0].min())
     b_bounds = (np.log(bottom * 1e-6), np.log(top))  # from negligible to the whole curve
     lower = [-np.inf, EXPONENT_BOUNDS[0], b_bounds[0]]
@@ -76,7 +98,7 @@ def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> Fea
     best = None
     for start in _starts(x, intensity, b_bounds):
         try:
-            fit = least_squares(_residuals, start, args=(x, intensity, sigma), bounds=(lower, upper),
+            fit = least_squares(_residuals, start, args=(x_calc, smear, intensity, sigma), bounds=(lower, upper),
                                 method="trf", x_scale="jac", max_nfev=400)
         except ValueError:  # a start outside the bounds after clipping rounding
             continue
@@ -107,7 +129,8 @@ def _starts(x: np.ndarray, intensity: np.ndarray, b_bounds: tuple[float, float])
 
 def featureless_mask(curves) -> np.ndarray:
     """:func:`feature_test`'s verdict for each :class:`~sasnn.io.curve.Curve`, (N,) bool."""
-    return np.array([feature_test(c.q, c.intensity, c.sigma).featureless for c in curves], dtype=bool)
+    return np.array([feature_test(c.q, c.intensity, c.sigma, c.dq).featureless for c in curves],
+                    dtype=bool)
 
 
 __all__ = ["DEVIATION", "GENERIC_MODELS", "MIN_DEVIANT", "FeatureTest", "featureless_mask", "feature_test"]
