@@ -49,6 +49,20 @@ def load_set(directory: Path, name: str, per_class: int, seed: int, workers: int
     return manifest, curves
 
 
+def where(curve) -> tuple[str, str]:
+    """(lengths inside / beyond the class's training ranges, mono- / polydisperse) of a curve."""
+    from sasnn.simulate.wide import training_ranges
+
+    params = curve.meta["parameters"]["model"]
+    ranges = training_ranges(curve.meta["model"])
+    beyond = any(not lo <= params[k] <= hi for k, (lo, hi) in ranges.items()
+                 if k in params and isinstance(params[k], float) and lo < hi)
+    widths = [v for k, v in params.items() if k.endswith("_pd")]
+    dispersity = "no size distribution" if not widths else (
+        "monodisperse" if max(widths) < 0.02 else "polydisperse")
+    return ("a parameter beyond training" if beyond else "inside training ranges", dispersity)
+
+
 def score_set(predictor, curves) -> dict:
     """Every per-curve number the tables are made of (lists, JSON-able)."""
     names = predictor.class_names
@@ -69,6 +83,7 @@ def score_set(predictor, curves) -> dict:
         "unsure": np.array([p.unsure for p in predictions]),
         "first_pair_model": [p.candidates[0].model if p.candidates else None for p in predictions],
         "featureless": featureless_mask(curves),
+        "where": [where(c) for c in curves],
     }
 
 
@@ -95,6 +110,11 @@ def summarise(s: dict, names: list[str]) -> dict:
             "generic_first_or_unsure": float((generic | s["unsure"])[flat].mean()) if flat.any() else None,
         },
     }
+    result["breakdown"] = {}
+    for axis in range(2):
+        labels = np.array([w[axis] for w in s["where"]])
+        for label in sorted(set(labels)):
+            result["breakdown"][label] = _acc(s, (labels == label) & ~flat)
     result["per_class"] = {}
     for c, name in enumerate(names):
         mask = truth == c
@@ -131,6 +151,10 @@ def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.1f} %"
 
 
+def _cell(a: dict | None) -> str:
+    return "–" if not a or not a["n"] else f"{a['n']}, {_pct(a['top1'])}, {_pct(a['top3'])}"
+
+
 def table(results: dict) -> str:
     sets = list(results)
     lines = ["| | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
@@ -150,6 +174,8 @@ def table(results: dict) -> str:
     row("unsure flag: top-3 of unflagged", lambda r: _pct(r["risk_coverage"]["unsure_flag"]["top3"]))
     row(f"share unflaggable at top-3 >= {TARGET_TOP3:.0%}",
         lambda r: _pct(r["risk_coverage"]["coverage_at_target"]["coverage"]))
+    for label in sorted({k for r in results.values() for k in r["breakdown"]}):
+        row(f"featured, {label}: n, top-1, top-3", lambda r, b=label: _cell(r["breakdown"].get(b)))
     out = ["\n".join(lines), ""]
     for name in sets:
         rc = results[name]["risk_coverage"]
@@ -180,16 +206,26 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", action="append", required=True, metavar="NAME=DIR",
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=DIR",
                         help="a test set (repeatable), e.g. wide=data/wide")
+    parser.add_argument("--results", action="append", default=[], type=Path, metavar="JSON",
+                        help="also tabulate the sets of an earlier run's results.json (repeatable)")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-class", type=int, default=20, help="when a set must be simulated")
     parser.add_argument("--seed", type=int, default=19, help="when a set must be simulated")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    if not args.set and not args.results:
+        parser.error("give at least one --set NAME=DIR or --results JSON")
     predictor = load_predictor(args.model)
     results, timings = {}, {}
+    for path in args.results:
+        earlier = json.loads(path.read_text())
+        if earlier["model"] != str(predictor.path):
+            parser.error(f"{path} scored {earlier['model']}, not {predictor.path}")
+        results.update(earlier["sets"])
+        timings.update(earlier["seconds"])
     for item in args.set:
         name, _, folder = item.partition("=")
         if not folder:

@@ -98,8 +98,8 @@ def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray,
     best = None
     for start in _starts(x, intensity, b_bounds):
         try:
-            fit = least_squares(_residuals, start, args=(x_calc, smear, intensity, sigma), bounds=(lower, upper),
-                                method="trf", x_scale="jac", max_nfev=400)
+            fit = least_squares(_residuals, start, args=(x_calc, smear, intensity, sigma),
+                                bounds=(lower, upper), method="trf", x_scale="jac", max_nfev=400)
         except ValueError:  # a start outside the bounds after clipping rounding
             continue
         if best is None or fit.cost < best.cost:
