@@ -49,18 +49,28 @@ def load_set(directory: Path, name: str, per_class: int, seed: int, workers: int
     return manifest, curves
 
 
-def where(curve) -> tuple[str, str]:
-    """(lengths inside / beyond the class's training ranges, mono- / polydisperse) of a curve."""
+EXCESS_BINS = ((1.0, "inside training ranges"), (2.0, "beyond training by <= 2x"),
+               (3.0, "beyond training by 2-3x"), (np.inf, "beyond training by > 3x"))
+
+
+def where(curve) -> tuple[str, str, str]:
+    """Where a curve's parameters lie: (inside / beyond the class's training ranges,
+    mono- / polydisperse, how far beyond: the largest factor by which a positive
+    parameter varied in training leaves its range)."""
     from sasnn.simulate.wide import training_ranges
 
     params = curve.meta["parameters"]["model"]
     ranges = training_ranges(curve.meta["model"])
-    beyond = any(not lo <= params[k] <= hi for k, (lo, hi) in ranges.items()
-                 if k in params and isinstance(params[k], float) and lo < hi)
+    checked = [(params[k], lo, hi) for k, (lo, hi) in ranges.items()
+               if k in params and isinstance(params[k], float) and lo < hi]
+    beyond = any(not lo <= v <= hi for v, lo, hi in checked)
+    factor = max([1.0] + [max(lo / v, v / hi) for v, lo, hi in checked if lo > 0 and v > 0])
+    excess = next(label for top, label in EXCESS_BINS if factor <= top)
     widths = [v for k, v in params.items() if k.endswith("_pd")]
     dispersity = "no size distribution" if not widths else (
         "monodisperse" if max(widths) < 0.02 else "polydisperse")
-    return ("a parameter beyond training" if beyond else "inside training ranges", dispersity)
+    return ("a parameter beyond training" if beyond else "inside training ranges", dispersity,
+            f"factor: {excess}")
 
 
 def score_set(predictor, curves) -> dict:
@@ -111,7 +121,7 @@ def summarise(s: dict, names: list[str]) -> dict:
         },
     }
     result["breakdown"] = {}
-    for axis in range(2):
+    for axis in range(3):
         labels = np.array([w[axis] for w in s["where"]])
         for label in sorted(set(labels)):
             result["breakdown"][label] = _acc(s, (labels == label) & ~flat)
@@ -151,6 +161,12 @@ def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.1f} %"
 
 
+def _breakdown_order(label: str) -> tuple:
+    """Plain labels alphabetically, then the excess factors from inside to > 3x."""
+    factors = [f"factor: {name}" for _, name in EXCESS_BINS]
+    return (1, factors.index(label), "") if label in factors else (0, 0, label)
+
+
 def _cell(a: dict | None) -> str:
     return "–" if not a or not a["n"] else f"{a['n']}, {_pct(a['top1'])}, {_pct(a['top3'])}"
 
@@ -174,7 +190,7 @@ def table(results: dict) -> str:
     row("unsure flag: top-3 of unflagged", lambda r: _pct(r["risk_coverage"]["unsure_flag"]["top3"]))
     row(f"share unflaggable at top-3 >= {TARGET_TOP3:.0%}",
         lambda r: _pct(r["risk_coverage"]["coverage_at_target"]["coverage"]))
-    for label in sorted({k for r in results.values() for k in r["breakdown"]}):
+    for label in sorted({k for r in results.values() for k in r["breakdown"]}, key=_breakdown_order):
         row(f"featured, {label}: n, top-1, top-3", lambda r, b=label: _cell(r["breakdown"].get(b)))
     out = ["\n".join(lines), ""]
     for name in sets:
