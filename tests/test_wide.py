@@ -111,7 +111,6 @@ def test_wide_draws_go_beyond_three_times_the_training_range():
     assert max(shells) == 10 and min(shells) == 2
 
 
-@pytest.mark.slow  # derives the wide priors of all 76 classes (~10 s)
 def test_every_length_prior_is_widened_at_least_threefold_unless_clipped():
     for name, entry in CATALOG.items():
         priors = wide.wide_priors(name)
@@ -131,7 +130,6 @@ def test_a_monodisperse_share_and_three_distributions():
     assert {d["radius_pd_type"] for d in draws} == set(wide.PD_TYPES)
 
 
-@pytest.mark.slow
 def test_every_class_draws_and_the_physics_holds():
     rng = np.random.default_rng(11)
     for name, entry in CATALOG.items():
