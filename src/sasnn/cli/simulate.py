@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from pathlib import Path
 
 import typer
 
 from sasnn.cli._app import UserError, app, err, out
+
+# the prior sets of sasnn.simulate.datasets.PRIORS (spelled here so --help needs no numpy)
+PriorSet = enum.Enum("PriorSet", {name: name for name in ("narrow", "wide")}, type=str)
 
 
 def _split_classes(classes: str | None) -> tuple[str, ...]:
@@ -34,6 +38,10 @@ def simulate(
         None, "--sf-share", help="Share of curves with S(Q), where allowed (default: 0.5)."
     ),
     shard_size: int = typer.Option(250, help="Curves per shard (unit of work and of resumption)."),
+    priors: PriorSet = typer.Option(
+        PriorSet.narrow, help="Prior set: narrow (the catalogue's training priors) or wide "
+        "(independent of them: sasnn.simulate.wide; a generalisation test set)."
+    ),
     example: str = typer.Option(
         None, help="Write one simulated measurement of this class as a SasView-readable file."
     ),
@@ -63,6 +71,7 @@ def simulate(
         per_class=per_class,
         seed=seed,
         shard_size=shard_size,
+        priors=priors.value,
         # None keeps SimulationConfig's default, the one place it is set
         **({} if structure_factor_share is None else {"structure_factor_share": structure_factor_share}),
     )
@@ -98,7 +107,8 @@ def simulate(
         progress.stop()
     n_rejected = sum(sum(r.values()) for r in manifest["rejections"].values())
     err.print(
-        f"wrote {manifest['n_curves']} curves of {len(manifest['classes'])} classes to {out_path} "
+        f"wrote {manifest['n_curves']} curves of {len(manifest['classes'])} classes "
+        f"({manifest['priors']} priors) to {out_path} "
         f"({n_rejected} invalid draws rejected; see manifest.json)"
     )
 

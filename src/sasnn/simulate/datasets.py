@@ -48,6 +48,8 @@ from sasnn.simulate.shards import (
 )
 
 FORMAT_VERSION = 1
+#: Prior sets: "narrow" = the catalogue's training priors, "wide" = sasnn.simulate.wide.
+PRIORS = ("narrow", "wide")
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,13 @@ class SimulationConfig:
     shard_size: int = 250  # curves per shard: the unit of work, resumption and streaming
     max_draws_per_curve: int = 6  # a shard that needs more draws than this per kept curve is a catalogue bug
     instrument: instrument.InstrumentConfig = field(default_factory=instrument.InstrumentConfig)
+    priors: str = "narrow"  # which prior set parameters are drawn from (PRIORS)
 
     def __post_init__(self) -> None:
         from sasnn.simulate.catalog import CATALOG
 
+        if self.priors not in PRIORS:
+            raise ValueError(f"--priors must be one of {', '.join(PRIORS)}, got {self.priors!r}")
         if self.per_class < 1:
             raise ValueError(f"--per-class must be a positive number of curves, got {self.per_class}")
         if self.seed < 0:
@@ -128,6 +133,13 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
     from sasnn.simulate.sampling import sample_parameters
 
     model_class = CATALOG[task.class_name]
+    narrow = config.priors == "narrow"
+    if narrow:
+        sample, max_draws = sample_parameters, config.max_draws_per_curve
+    else:
+        from sasnn.simulate.wide import MAX_DRAWS_PER_CURVE, sample_wide
+
+        sample, max_draws = sample_wide, max(config.max_draws_per_curve, MAX_DRAWS_PER_CURVE)
     sf_choices = structure_factor_names()[1:] if model_class.structure_factor else []
     rng = shard_rng(config.seed, task.class_name, task.index)
     inst = config.instrument
@@ -136,7 +148,7 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
     draws = 0
     while len(rows) < task.n_curves:
         draws += 1
-        if draws > config.max_draws_per_curve * task.n_curves + 20:
+        if draws > max_draws * task.n_curves + 20:
             raise RuntimeError(
                 f"class {task.class_name}: {sum(rejected.values())} of {draws - 1} draws were "
                 f"invalid ({rejected}); its catalogue priors need fixing"
@@ -144,13 +156,14 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
         sf = None
         if sf_choices and rng.random() < config.structure_factor_share:
             sf = sf_choices[int(rng.integers(len(sf_choices)))]
-        params = sample_parameters(model_class, rng, structure_factor=sf)
-        if params is None:  # the catalogue's constraint refused the draw
+        params = sample(model_class, rng, structure_factor=sf)
+        if params is None:  # the priors' constraint refused the draw
             _count(rejected, "constraint")
             continue
         g = instrument.draw_setup(inst, rng)
         resolution = instrument.resolution_for(g.setup, g.variant, inst.grid_seed)
-        model = model_intensity(task.class_name, sf, params, resolution)
+        # wide shapes are continuous, so no per-shape table of the narrow priors' steps applies
+        model = model_intensity(task.class_name, sf, params, resolution, tabulate=narrow)
         reason = invalid_reason(model)
         if reason is None:
             measured = instrument.measure(model, g, inst, rng)
@@ -231,13 +244,26 @@ def dataset_spec(config: SimulationConfig) -> dict:
 
     from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
 
-    return {
-        "config": _plain(asdict(config)),
+    plain = _plain(asdict(config))
+    spec = {
+        "config": plain,
         "catalog": {name: _plain(CATALOG[name]) for name in config.classes},
         "structure_factors": _plain(STRUCTURE_FACTORS),
         "versions": {"sasnn": __version__, "sasmodels": sasmodels.__version__, "numpy": np.__version__},
         "format_version": FORMAT_VERSION,
     }
+    if config.priors == "narrow":
+        del plain["priors"]  # narrow specs stay those of folders made before the field existed
+    else:
+        from sasnn.simulate import wide
+
+        spec["wide"] = {"version": wide.WIDE_VERSION, "priors": {n: wide.describe(n) for n in config.classes}}
+    return spec
+
+
+def dataset_priors(manifest: dict) -> str:
+    """The prior set a dataset was drawn from; folders from before the field are narrow."""
+    return manifest.get("priors", "narrow")
 
 
 def _manifest(config: SimulationConfig, spec: dict, records: dict[str, dict], complete: bool) -> dict:
@@ -253,6 +279,7 @@ def _manifest(config: SimulationConfig, spec: dict, records: dict[str, dict], co
         "classes": list(config.classes),
         "structure_factors": structure_factor_names(),
         "seed": config.seed,
+        "priors": config.priors,
         "n_curves": sum(r["n"] for r in shards),
         "complete": complete,
         "rejections": rejections,

@@ -1,0 +1,173 @@
+"""The wide priors (sasnn.simulate.wide), the --priors option and the featureless rule."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sasnn.cli import main
+from sasnn.learn.featureless import GENERIC_MODELS, MIN_DEVIANT, feature_test
+from sasnn.simulate import wide
+from sasnn.simulate.catalog import CATALOG
+from sasnn.simulate.datasets import (
+    PRIORS,
+    ShardTask,
+    SimulationConfig,
+    dataset_priors,
+    dataset_spec,
+    read_manifest,
+    simulate_shard,
+)
+from sasnn.simulate.shards import save_shard
+
+
+# ------------------------------------------------------------------ featureless rule
+def _noisy(q, intensity, relative, rng):
+    sigma = relative * intensity
+    return intensity + sigma * rng.standard_normal(q.size), sigma
+
+
+@pytest.mark.parametrize("exponent", [1.0, 2.0, 3.0, 4.0, 5.5])
+@pytest.mark.parametrize("background", [0.0, 1e-4])
+def test_power_law_plus_background_is_featureless(exponent, background):
+    rng = np.random.default_rng(int(10 * exponent) + int(100 * background))
+    q = np.geomspace(0.004, 0.4, 250)
+    intensity, sigma = _noisy(q, 1e-3 * (q / 0.1) ** -exponent + background, 0.02, rng)
+    result = feature_test(q, intensity, sigma)
+    assert result.featureless, result
+    assert result.exponent == pytest.approx(exponent, abs=0.1)
+
+
+@pytest.mark.parametrize("radius", [25.0, 60.0, 150.0])
+def test_sphere_with_fringes_has_a_feature(radius):
+    rng = np.random.default_rng(int(radius))
+    q = np.geomspace(0.004, 0.4, 250)
+    x = q * radius
+    form = (3 * (np.sin(x) - x * np.cos(x)) / x**3) ** 2
+    intensity, sigma = _noisy(q, 100 * form + 1e-3, 0.03, rng)
+    result = feature_test(q, intensity, sigma)
+    assert not result.featureless
+    assert result.n_deviant > 10 * MIN_DEVIANT
+
+
+def test_a_knee_at_the_noise_level_is_no_feature_but_above_it_is():
+    # Lorentzian 1/(1 + q²ξ²) with its knee at the window's lower edge (q ξ = 1 at q_min)
+    # reads as a q^-2 power law; with the knee in mid-window it is a feature.
+    rng = np.random.default_rng(3)
+    q = np.geomspace(0.01, 0.4, 200)
+    for xi, featureless in ((2000.0, True), (50.0, False)):
+        intensity, sigma = _noisy(q, 1 / (1 + (q * xi) ** 2), 0.02, rng)
+        assert feature_test(q, intensity, sigma).featureless is featureless
+
+
+def test_simulated_power_laws_are_featureless_once_smeared_with_their_own_dq():
+    # the instrument's smearing bends a steep power law upward where dQ/Q is large:
+    # the rule fits the smeared power law, so that is not taken for a feature
+    from sasnn.simulate.datasets import simulate_examples
+
+    for name in ("porod", "power_law"):
+        for curve in simulate_examples(name, 4, seed=1, structure_factor_share=0.0):
+            assert feature_test(curve.q, curve.intensity, curve.sigma, curve.dq).featureless, name
+
+
+def test_too_few_points_are_featureless_and_generic_models_are_classes():
+    q = np.array([0.01, 0.02, 0.03])
+    assert feature_test(q, np.ones(3), 0.1 * np.ones(3)).featureless
+    assert set(GENERIC_MODELS) <= set(CATALOG)
+
+
+# ------------------------------------------------------------------------ wide priors
+def test_wide_draws_are_reproducible_byte_for_byte(tmp_path):
+    config = SimulationConfig(classes=("sphere",), per_class=4, seed=7, priors="wide")
+    digests = [save_shard(tmp_path / f"{k}.npz", simulate_shard(ShardTask("sphere", 0, 4), config))
+               for k in range(2)]
+    assert digests[0] == digests[1]
+    other = SimulationConfig(classes=("sphere",), per_class=4, seed=8, priors="wide")
+    assert save_shard(tmp_path / "other.npz", simulate_shard(ShardTask("sphere", 0, 4), other)) != digests[0]
+    draws = [json.dumps(wide.sample_wide(CATALOG["core_multi_shell"], np.random.default_rng(5)),
+                        sort_keys=True) for _ in range(2)]
+    assert draws[0] == draws[1]
+
+
+def _draws(name: str, n: int, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [wide.sample_wide(CATALOG[name], rng) for _ in range(n)]
+
+
+def test_wide_draws_go_beyond_three_times_the_training_range():
+    radius = np.array([d["radius"] for d in _draws("sphere", 3000)])
+    lo, hi = CATALOG["sphere"].priors["radius"].low, CATALOG["sphere"].priors["radius"].high
+    assert np.sum(radius > 3 * hi) > 30 and np.sum(radius < lo / 3) > 30
+    assert radius.max() <= 4 * hi and radius.min() >= lo / 4
+    thickness = np.array([d["thickness"] for d in _draws("lamellar", 2000)])
+    assert np.sum(thickness > 3 * CATALOG["lamellar"].priors["thickness"].high) > 10
+    # contrast of either sign, SLDs anywhere in -1..7
+    sld = np.array([d["sld"] - d["sld_solvent"] for d in _draws("sphere", 500, seed=1)])
+    assert (sld > 3).any() and (sld < -3).any()
+    # counts up to the model's limit (core_multi_shell: n <= 10; training 2-4)
+    shells = {d["n"] for d in _draws("core_multi_shell", 400)}
+    assert max(shells) == 10 and min(shells) == 2
+
+
+def test_every_length_prior_is_widened_at_least_threefold_unless_clipped():
+    for name, entry in CATALOG.items():
+        priors = wide.wide_priors(name)
+        for par, trained in entry.priors.items():
+            if trained.unit != "Å" or par not in priors:
+                continue
+            w = priors[par]
+            assert w.low <= trained.low / 3 or w.low == wide.MIN_LENGTH, (name, par, w)
+            assert w.high >= 3 * trained.high or w.high == wide.ORIENTED_MAX_LENGTH, (name, par, w)
+
+
+def test_a_monodisperse_share_and_three_distributions():
+    draws = _draws("sphere", 800, seed=2)
+    width = np.array([d["radius_pd"] for d in draws])
+    assert 0.18 < np.mean(width == 0) < 0.32
+    assert width.max() <= wide.PD_MAX and width.max() > 0.45
+    assert {d["radius_pd_type"] for d in draws} == set(wide.PD_TYPES)
+
+
+def test_every_class_draws_and_the_physics_holds():
+    rng = np.random.default_rng(11)
+    for name, entry in CATALOG.items():
+        for _ in range(3):
+            params = wide.sample_wide(entry, rng)
+            assert all(not k.startswith("_") for k in params), name
+    for d in _draws("raspberry", 50):
+        assert d["radius_sm"] <= d["radius_lg"]
+    for d in _draws("lamellar_stack_caille", 50):
+        assert d["thickness"] <= d["d_spacing"]
+
+
+# ---------------------------------------------------------------- --priors plumbing
+def test_unknown_priors_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["simulate", "--out", str(tmp_path / "d"), "--per-class", "1", "--priors", "bogus"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "--priors" in err and "bogus" in err
+    assert not (tmp_path / "d").exists()
+    with pytest.raises(ValueError, match="--priors must be one of narrow, wide"):
+        SimulationConfig(classes=("sphere",), per_class=1, seed=0, priors="bogus")
+
+
+def test_wide_dataset_says_so_and_a_manifest_without_the_field_is_narrow(tmp_path, capsys):
+    out = tmp_path / "wide"
+    code = main(["simulate", "--priors", "wide", "--out", str(out), "--per-class", "2",
+                 "--classes", "lamellar,power_law", "--workers", "1", "--seed", "3"])
+    assert code == 0, capsys.readouterr().err
+    manifest = read_manifest(out)
+    assert manifest["priors"] == "wide" and dataset_priors(manifest) == "wide"
+    assert manifest["spec"]["wide"]["version"] == wide.WIDE_VERSION
+    assert set(manifest["spec"]["wide"]["priors"]) == {"lamellar", "power_law"}
+    del manifest["priors"]
+    assert dataset_priors(manifest) == "narrow"
+    assert PRIORS == ("narrow", "wide")
+
+
+def test_narrow_spec_is_unchanged_by_the_field():
+    # folders simulated before --priors existed keep their spec, so they still resume
+    spec = dataset_spec(SimulationConfig(classes=("sphere",), per_class=1, seed=0))
+    assert "priors" not in spec["config"] and "wide" not in spec
