@@ -103,3 +103,37 @@ def test_invalid_settings_are_refused_with_their_name(bad):
     name = next(iter(bad))
     with pytest.raises(ValueError, match=name.split("_")[0]):
         NuisanceConfig(**bad)
+
+
+def test_a_realistic_dataset_carries_every_term_as_a_reader_would_hand_it_over(tmp_path):
+    import json
+
+    from sasnn.simulate.datasets import SimulationConfig, generate_dataset, iter_shards, read_manifest
+
+    config = SimulationConfig(classes=("sphere",), per_class=60, seed=5, nuisances="realistic")
+    generate_dataset(tmp_path / "a", config, workers=1)
+    generate_dataset(tmp_path / "b", config, workers=1)
+    manifest = read_manifest(tmp_path / "a")
+    assert manifest["nuisances"] == "realistic"
+    assert manifest["shards"] == read_manifest(tmp_path / "b")["shards"]  # reproducible from the seed
+    seen, shares = set(), []
+    for shard in iter_shards(tmp_path / "a"):
+        # what the network is taught on is what the reader hands over: positive I, finite σ
+        assert np.all(shard.intensity > 0) and np.all(np.isfinite(shard.sigma)) and np.all(shard.sigma > 0)
+        for record in map(json.loads, shard.parameters):
+            seen |= set(record.get("nuisances", {}))
+            shares.append(bool(record.get("nuisances")))
+    assert {"upturn_exponent", "background_power", "configuration_scales", "arbitrary_factor", "no_sigma",
+            "points_kept"} <= seen
+    assert 0.2 < np.mean(shares) < 0.9  # a share of curves, not all of them
+
+
+def test_a_dataset_without_nuisances_records_none_and_keeps_old_specs(tmp_path):
+    from sasnn.simulate.datasets import SimulationConfig, dataset_spec
+
+    plain = dataset_spec(SimulationConfig(classes=("sphere",), per_class=2, seed=0))
+    assert "nuisances" not in plain["config"] and "nuisances" not in plain  # as before the option existed
+    realistic = dataset_spec(SimulationConfig(classes=("sphere",), per_class=2, seed=0, nuisances="realistic"))
+    assert realistic["nuisances"]["upturn"] > 0
+    with pytest.raises(ValueError, match="--nuisances must be one of none, realistic"):
+        SimulationConfig(classes=("sphere",), per_class=2, seed=0, nuisances="bogus")

@@ -42,6 +42,11 @@ def simulate(
         PriorSet.narrow, help="Prior set: narrow (the catalogue's training priors) or wide "
         "(independent of them: sasnn.simulate.wide; a generalisation test set)."
     ),
+    nuisances: str = typer.Option(
+        "none", help="Artefacts of real files to draw: none, or realistic (an aggregate upturn, "
+        "imperfect subtraction, merged-configuration steps, arbitrary units, no σ, sparse points, "
+        "each for a share of curves: sasnn.simulate.nuisance.PRESETS)."
+    ),
     example: str = typer.Option(
         None, help="Write one simulated measurement of this class as a SasView-readable file."
     ),
@@ -72,6 +77,7 @@ def simulate(
         seed=seed,
         shard_size=shard_size,
         priors=priors.value,
+        nuisances=nuisances,
         # None keeps SimulationConfig's default, the one place it is set
         **({} if structure_factor_share is None else {"structure_factor_share": structure_factor_share}),
     )

@@ -34,7 +34,7 @@ import numpy as np
 
 from sasnn import __version__
 from sasnn.io.curve import Curve
-from sasnn.simulate import instrument
+from sasnn.simulate import instrument, nuisance
 from sasnn.simulate.shards import (
     FORMAT,
     MANIFEST,
@@ -67,12 +67,16 @@ class SimulationConfig:
     max_draws_per_curve: int = 6  # a shard that needs more draws than this per kept curve is a catalogue bug
     instrument: instrument.InstrumentConfig = field(default_factory=instrument.InstrumentConfig)
     priors: str = "narrow"  # which prior set parameters are drawn from (PRIORS)
+    nuisances: str = "none"  # the preset real files' artefacts are drawn from (nuisance.PRESETS)
 
     def __post_init__(self) -> None:
         from sasnn.simulate.catalog import CATALOG
 
         if self.priors not in PRIORS:
             raise ValueError(f"--priors must be one of {', '.join(PRIORS)}, got {self.priors!r}")
+        if self.nuisances not in nuisance.PRESETS:
+            raise ValueError(f"--nuisances must be one of {', '.join(nuisance.PRESETS)}, "
+                             f"got {self.nuisances!r}")
         if self.per_class < 1:
             raise ValueError(f"--per-class must be a positive number of curves, got {self.per_class}")
         if self.seed < 0:
@@ -143,6 +147,7 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
     sf_choices = structure_factor_names()[1:] if model_class.structure_factor else []
     rng = shard_rng(config.seed, task.class_name, task.index)
     inst = config.instrument
+    nuisances = nuisance.PRESETS[config.nuisances]
     rows: list[tuple] = []
     rejected: dict[str, int] = {}
     draws = 0
@@ -166,13 +171,31 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
         model = model_intensity(task.class_name, sf, params, resolution, tabulate=narrow)
         reason = invalid_reason(model)
         if reason is None:
+            model, artefacts = nuisance.add_upturn(model, g.q, nuisances, rng)
             measured = instrument.measure(model, g, inst, rng)
             reason = "below background" if measured is None else None
+        if reason is None:
+            curve, artefacts = _reduced(g, measured, artefacts, nuisances, rng)
+            reason = "too few points after reduction" if curve is None else None
         if reason:
             _count(rejected, reason)
             continue
-        rows.append((g, sf, params, measured))
+        rows.append((g, sf, params, measured, curve, artefacts))
     return _pack(task, rows, rejected)
+
+
+def _reduced(g, measured, artefacts: dict, nuisances, rng) -> tuple[Curve | None, dict]:
+    """The curve a user's reader would hand over: the reduction's artefacts applied, then
+    the reader's own repairs (non-positive points dropped, missing σ estimated), so the
+    network is taught on what it will be shown. Without nuisances: the measurement as is."""
+    if not nuisances.active:
+        return Curve(g.q, measured.intensity, measured.sigma, g.dq), artefacts
+    from sasnn.io.repair import repair_curve
+
+    reduced = nuisance.reduce(g.q, g.dq, measured.intensity, measured.sigma, g.configuration,
+                              measured.background, nuisances, rng)
+    curve = repair_curve(Curve(reduced.q, reduced.intensity, reduced.sigma, reduced.dq))
+    return (curve if len(curve.q) >= nuisances.min_points // 2 else None), {**artefacts, **reduced.record}
 
 
 def invalid_reason(model: np.ndarray) -> str | None:
@@ -191,9 +214,9 @@ def _count(counter: dict, key: str) -> None:
 
 
 def _pack(task: ShardTask, rows: list[tuple], rejected: dict) -> Shard:
-    lengths = [len(g.q) for g, *_ in rows]
+    lengths = [len(c.q) for *_, c, _ in rows]
     parameters = []
-    for g, _, params, m in rows:
+    for g, _, params, m, _, artefacts in rows:
         record = {
             "model": params,
             "instrument": {
@@ -205,19 +228,25 @@ def _pack(task: ShardTask, rows: list[tuple], rejected: dict) -> Shard:
                 "systematic_error": m.systematic_error,
             },
         }
+        if artefacts:
+            record["nuisances"] = artefacts
         parameters.append(json.dumps(record, sort_keys=True))
+
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(c, name) for *_, c, _ in rows]) if rows else np.zeros(0)
+
     return Shard(
         class_name=task.class_name,
         index=task.index,
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        q=np.concatenate([g.q for g, *_ in rows]) if rows else np.zeros(0),
-        intensity=np.concatenate([m.intensity for *_, m in rows]) if rows else np.zeros(0),
-        sigma=np.concatenate([m.sigma for *_, m in rows]) if rows else np.zeros(0),
-        dq=np.concatenate([g.dq for g, *_ in rows]) if rows else np.zeros(0),
+        q=column("q"),
+        intensity=column("intensity"),
+        sigma=column("sigma"),
+        dq=column("dq"),
         structure_factor=np.array([sf or NO_STRUCTURE_FACTOR for _, sf, *_ in rows], dtype=str),
         setup=np.array([g.setup for g, *_ in rows], dtype=str),
         parameters=np.array(parameters, dtype=str),
-        noise=np.array([float(np.median(m.sigma / np.abs(m.intensity))) for *_, m in rows]),
+        noise=np.array([float(np.median(c.sigma / np.abs(c.intensity))) for *_, c, _ in rows]),
         rejected=dict(sorted(rejected.items())),
     )
 
@@ -252,6 +281,10 @@ def dataset_spec(config: SimulationConfig) -> dict:
         "versions": {"sasnn": __version__, "sasmodels": sasmodels.__version__, "numpy": np.__version__},
         "format_version": FORMAT_VERSION,
     }
+    if config.nuisances == "none":
+        del plain["nuisances"]  # as for priors: specs of folders from before the field stay as they were
+    else:
+        spec["nuisances"] = nuisance.PRESETS[config.nuisances].to_dict()
     if config.priors == "narrow":
         del plain["priors"]  # narrow specs stay those of folders made before the field existed
     else:
@@ -280,6 +313,7 @@ def _manifest(config: SimulationConfig, spec: dict, records: dict[str, dict], co
         "structure_factors": structure_factor_names(),
         "seed": config.seed,
         "priors": config.priors,
+        "nuisances": config.nuisances,
         "n_curves": sum(r["n"] for r in shards),
         "complete": complete,
         "rejections": rejections,

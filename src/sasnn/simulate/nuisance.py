@@ -85,6 +85,18 @@ class Reduced:
     record: dict  # which terms were applied, with their drawn values
 
 
+#: Named sets of shares for ``sasnn simulate --nuisances``. "realistic" gives each term to
+#: a share of curves near how often it turns up among real files (the dev set and
+#: ../realdata: an upturn or imperfect subtraction in about one in five, merged SANS
+#: configurations that step in about one in three, intensities without σ or on an
+#: arbitrary scale in one to two in ten), so that most curves still carry none.
+PRESETS = {
+    "none": NuisanceConfig(),
+    "realistic": NuisanceConfig(upturn=0.2, background_slope=0.2, scale_mismatch=0.3,
+                                arbitrary_units=0.2, no_sigma=0.1, sparse=0.15),
+}
+
+
 def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(math.exp(rng.uniform(math.log(bounds[0]), math.log(bounds[1]))))
 
@@ -140,4 +152,4 @@ def reduce(q: np.ndarray, dq: np.ndarray, intensity: np.ndarray, sigma: np.ndarr
     return Reduced(q[keep], dq[keep], intensity[keep], sigma[keep], record)
 
 
-__all__ = ["SHARES", "NuisanceConfig", "Reduced", "add_upturn", "reduce"]
+__all__ = ["PRESETS", "SHARES", "NuisanceConfig", "Reduced", "add_upturn", "reduce"]
