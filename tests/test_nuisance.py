@@ -133,7 +133,8 @@ def test_a_dataset_without_nuisances_records_none_and_keeps_old_specs(tmp_path):
 
     plain = dataset_spec(SimulationConfig(classes=("sphere",), per_class=2, seed=0))
     assert "nuisances" not in plain["config"] and "nuisances" not in plain  # as before the option existed
-    realistic = dataset_spec(SimulationConfig(classes=("sphere",), per_class=2, seed=0, nuisances="realistic"))
+    realistic = dataset_spec(SimulationConfig(classes=("sphere",), per_class=2, seed=0,
+                                              nuisances="realistic"))
     assert realistic["nuisances"]["upturn"] > 0
     with pytest.raises(ValueError, match="--nuisances must be one of none, realistic"):
         SimulationConfig(classes=("sphere",), per_class=2, seed=0, nuisances="bogus")
