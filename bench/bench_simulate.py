@@ -34,14 +34,10 @@ def main() -> None:
 
     from sasnn.simulate import instrument
     from sasnn.simulate.catalog import CATALOG
-    from sasnn.simulate.datasets import (
-        ShardTask,
-        SimulationConfig,
-        _kernel_pairs,
-        simulate_shard,
-        structure_factor_names,
-    )
+    from sasnn.simulate.config import ShardTask, SimulationConfig, structure_factor_names
+    from sasnn.simulate.datasets import _kernel_pairs
     from sasnn.simulate.kernels import bare_kernel_loop, compile_kernels
+    from sasnn.simulate.shard import simulate_shard
 
     classes = tuple(args.classes.split(",")) if args.classes else tuple(CATALOG)
     compile_kernels(_kernel_pairs(classes, structure_factor_names()[1:]))

@@ -15,6 +15,7 @@ import pytest
 
 from sasnn.simulate import datasets
 from sasnn.simulate.datasets import SimulationConfig, generate_dataset, iter_shards, read_manifest
+from sasnn.simulate.shard import simulate_shard
 
 CLASSES = ("sphere", "cylinder")
 
@@ -144,7 +145,7 @@ def test_bad_configuration_is_refused(kwargs, message):
 
 def test_unfinished_dataset_cannot_be_read(tmp_path, monkeypatch):
     def stop_after_first(tasks, *args):
-        yield datasets.simulate_shard(tasks[0], args[0])
+        yield simulate_shard(tasks[0], args[0])
         raise KeyboardInterrupt
 
     monkeypatch.setattr(datasets, "_run_tasks", stop_after_first)

@@ -11,15 +11,9 @@ from sasnn.cli import main
 from sasnn.learn.featureless import GENERIC_MODELS, MIN_DEVIANT, feature_test
 from sasnn.simulate import wide
 from sasnn.simulate.catalog import CATALOG
-from sasnn.simulate.datasets import (
-    PRIORS,
-    ShardTask,
-    SimulationConfig,
-    dataset_priors,
-    dataset_spec,
-    read_manifest,
-    simulate_shard,
-)
+from sasnn.simulate.config import PRIORS, ShardTask, SimulationConfig
+from sasnn.simulate.datasets import dataset_priors, dataset_spec, read_manifest
+from sasnn.simulate.shard import simulate_shard
 from sasnn.simulate.shards import save_shard
 
 

@@ -10,7 +10,7 @@ import typer
 
 from sasnn.cli._app import UserError, app, err, out
 
-# the prior sets of sasnn.simulate.datasets.PRIORS (spelled here so --help needs no numpy)
+# the prior sets of sasnn.simulate.config.PRIORS (spelled here so --help needs no numpy)
 PriorSet = enum.Enum("PriorSet", {name: name for name in ("narrow", "wide")}, type=str)
 
 
@@ -69,7 +69,8 @@ def simulate(
         TimeRemainingColumn,
     )
 
-    from sasnn.simulate.datasets import SimulationConfig, generate_dataset, plan_shards
+    from sasnn.simulate.config import SimulationConfig, plan_shards
+    from sasnn.simulate.datasets import generate_dataset
 
     config = SimulationConfig(
         classes=_split_classes(classes),

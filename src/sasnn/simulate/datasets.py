@@ -24,21 +24,20 @@ Curves have different Q grids, so a shard stores them ragged: concatenated
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sasnn import __version__
 from sasnn.io.curve import Curve
-from sasnn.simulate import instrument, nuisance
+from sasnn.simulate import nuisance
+from sasnn.simulate.config import ShardTask, SimulationConfig, plan_shards, structure_factor_names
+from sasnn.simulate.shard import simulate_shard
 from sasnn.simulate.shards import (
     FORMAT,
     MANIFEST,
-    NO_STRUCTURE_FACTOR,
     Shard,
     file_sha256,
     load_shard,
@@ -48,207 +47,6 @@ from sasnn.simulate.shards import (
 )
 
 FORMAT_VERSION = 1
-#: Prior sets: "narrow" = the catalogue's training priors, "wide" = sasnn.simulate.wide.
-PRIORS = ("narrow", "wide")
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """What to simulate. Every field is recorded in the manifest."""
-
-    classes: tuple[str, ...]  # form-factor classes, in label order
-    per_class: int  # curves kept per class
-    seed: int  # the one seed every draw descends from
-    # share of curves with S(Q), for classes that allow it: half, because the samples SANS
-    # is asked about (micelles, colloids, proteins) are often concentrated or charged enough
-    # to show one
-    structure_factor_share: float = 0.5
-    shard_size: int = 250  # curves per shard: the unit of work, resumption and streaming
-    max_draws_per_curve: int = 6  # a shard that needs more draws than this per kept curve is a catalogue bug
-    instrument: instrument.InstrumentConfig = field(default_factory=instrument.InstrumentConfig)
-    priors: str = "narrow"  # which prior set parameters are drawn from (PRIORS)
-    nuisances: str = "none"  # the preset real files' artefacts are drawn from (nuisance.PRESETS)
-
-    def __post_init__(self) -> None:
-        from sasnn.simulate.catalog import CATALOG
-
-        if self.priors not in PRIORS:
-            raise ValueError(f"--priors must be one of {', '.join(PRIORS)}, got {self.priors!r}")
-        if self.nuisances not in nuisance.PRESETS:
-            raise ValueError(f"--nuisances must be one of {', '.join(nuisance.PRESETS)}, "
-                             f"got {self.nuisances!r}")
-        if self.per_class < 1:
-            raise ValueError(f"--per-class must be a positive number of curves, got {self.per_class}")
-        if self.seed < 0:
-            raise ValueError(f"--seed must be a non-negative integer, got {self.seed}")
-        if self.shard_size < 1:
-            raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
-        if not 0.0 <= self.structure_factor_share <= 1.0:
-            raise ValueError("--sf-share (structure_factor_share) must be in [0, 1], "
-                             f"got {self.structure_factor_share}")
-        if not self.classes:
-            raise ValueError("no classes to simulate")
-        unknown = [c for c in self.classes if c not in CATALOG]
-        if unknown:
-            raise ValueError(f"unknown class(es) {', '.join(unknown)}; valid: {', '.join(CATALOG)}")
-        if len(set(self.classes)) != len(self.classes):
-            raise ValueError("a class is listed twice in --classes")
-
-
-@dataclass(frozen=True)
-class ShardTask:
-    """One unit of work: curves [start, start + n) of one class."""
-
-    class_name: str
-    index: int
-    n_curves: int
-
-    @property
-    def filename(self) -> str:
-        return f"{self.class_name}-{self.index:04d}.npz"
-
-
-def structure_factor_names() -> list[str]:
-    from sasnn.simulate.catalog import STRUCTURE_FACTORS
-
-    return [NO_STRUCTURE_FACTOR, *STRUCTURE_FACTORS]
-
-
-def plan_shards(config: SimulationConfig) -> list[ShardTask]:
-    """All shard tasks, in class order then index order."""
-    tasks = []
-    for name in config.classes:
-        full, rest = divmod(config.per_class, config.shard_size)
-        sizes = [config.shard_size] * full + ([rest] if rest else [])
-        tasks += [ShardTask(name, k, n) for k, n in enumerate(sizes)]
-    return tasks
-
-
-def shard_rng(seed: int, class_name: str, index: int) -> np.random.Generator:
-    """The generator of one shard. Keyed on the class *name*, so a class's curves
-    do not change when other classes are added or left out."""
-    return np.random.default_rng([seed, zlib.crc32(class_name.encode()), index])
-
-
-def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
-    """Simulate one shard. A pure function of its arguments (runs in any worker)."""
-    from sasnn.simulate.catalog import CATALOG
-    from sasnn.simulate.kernels import model_intensity
-    from sasnn.simulate.sampling import sample_parameters
-
-    model_class = CATALOG[task.class_name]
-    narrow = config.priors == "narrow"
-    if narrow:
-        sample, max_draws = sample_parameters, config.max_draws_per_curve
-    else:
-        from sasnn.simulate.wide import MAX_DRAWS_PER_CURVE, sample_wide
-
-        sample, max_draws = sample_wide, max(config.max_draws_per_curve, MAX_DRAWS_PER_CURVE)
-    sf_choices = structure_factor_names()[1:] if model_class.structure_factor else []
-    rng = shard_rng(config.seed, task.class_name, task.index)
-    inst = config.instrument
-    nuisances = nuisance.PRESETS[config.nuisances]
-    rows: list[tuple] = []
-    rejected: dict[str, int] = {}
-    draws = 0
-    while len(rows) < task.n_curves:
-        draws += 1
-        if draws > max_draws * task.n_curves + 20:
-            raise RuntimeError(
-                f"class {task.class_name}: {sum(rejected.values())} of {draws - 1} draws were "
-                f"invalid ({rejected}); its catalogue priors need fixing"
-            )
-        sf = None
-        if sf_choices and rng.random() < config.structure_factor_share:
-            sf = sf_choices[int(rng.integers(len(sf_choices)))]
-        params = sample(model_class, rng, structure_factor=sf)
-        if params is None:  # the priors' constraint refused the draw
-            _count(rejected, "constraint")
-            continue
-        g = instrument.draw_setup(inst, rng)
-        resolution = instrument.resolution_for(g.setup, g.variant, inst.grid_seed)
-        # wide shapes are continuous, so no per-shape table of the narrow priors' steps applies
-        model = model_intensity(task.class_name, sf, params, resolution, tabulate=narrow)
-        reason = invalid_reason(model)
-        if reason is None:
-            model, artefacts = nuisance.add_upturn(model, g.q, nuisances, rng)
-            measured = instrument.measure(model, g, inst, rng)
-            reason = "below background" if measured is None else None
-        if reason is None:
-            curve, artefacts = _reduced(g, measured, artefacts, nuisances, rng)
-            reason = "too few points after reduction" if curve is None else None
-        if reason:
-            _count(rejected, reason)
-            continue
-        rows.append((g, sf, params, measured, curve, artefacts))
-    return _pack(task, rows, rejected)
-
-
-def _reduced(g, measured, artefacts: dict, nuisances, rng) -> tuple[Curve | None, dict]:
-    """The curve a user's reader would hand over: the reduction's artefacts applied, then
-    the reader's own repairs (non-positive points dropped, missing σ estimated), so the
-    network is taught on what it will be shown. Without nuisances: the measurement as is."""
-    if not nuisances.active:
-        return Curve(g.q, measured.intensity, measured.sigma, g.dq), artefacts
-    from sasnn.io.repair import repair_curve
-
-    reduced = nuisance.reduce(g.q, g.dq, measured.intensity, measured.sigma, g.configuration,
-                              measured.background, nuisances, rng)
-    curve = repair_curve(Curve(reduced.q, reduced.intensity, reduced.sigma, reduced.dq))
-    return (curve if len(curve.q) >= nuisances.min_points // 2 else None), {**artefacts, **reduced.record}
-
-
-def invalid_reason(model: np.ndarray) -> str | None:
-    """Why a model curve can't be kept, or None when it is valid."""
-    if not np.all(np.isfinite(model)):
-        return "not finite"
-    # Exactly 0 is fine: exponential models (gaussian_peak, guinier) underflow far
-    # from their feature, and the background keeps the measured curve positive.
-    if np.any(model < 0) or not np.any(model > 0):
-        return "negative"
-    return None
-
-
-def _count(counter: dict, key: str) -> None:
-    counter[key] = counter.get(key, 0) + 1
-
-
-def _pack(task: ShardTask, rows: list[tuple], rejected: dict) -> Shard:
-    lengths = [len(c.q) for *_, c, _ in rows]
-    parameters = []
-    for g, _, params, m, _, artefacts in rows:
-        record = {
-            "model": params,
-            "instrument": {
-                "setup": g.setup,
-                "variant": g.variant,
-                "scale": m.scale,
-                "background": m.background,
-                "counts_per_unit": m.counts_per_unit,
-                "systematic_error": m.systematic_error,
-            },
-        }
-        if artefacts:
-            record["nuisances"] = artefacts
-        parameters.append(json.dumps(record, sort_keys=True))
-
-    def column(name: str) -> np.ndarray:
-        return np.concatenate([getattr(c, name) for *_, c, _ in rows]) if rows else np.zeros(0)
-
-    return Shard(
-        class_name=task.class_name,
-        index=task.index,
-        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        q=column("q"),
-        intensity=column("intensity"),
-        sigma=column("sigma"),
-        dq=column("dq"),
-        structure_factor=np.array([sf or NO_STRUCTURE_FACTOR for _, sf, *_ in rows], dtype=str),
-        setup=np.array([g.setup for g, *_ in rows], dtype=str),
-        parameters=np.array(parameters, dtype=str),
-        noise=np.array([float(np.median(c.sigma / np.abs(c.intensity))) for *_, c, _ in rows]),
-        rejected=dict(sorted(rejected.items())),
-    )
 
 
 def _plain(obj):
