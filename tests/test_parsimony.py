@@ -135,10 +135,14 @@ class FakePredictor:
     known = [("cylinder", "hardsphere"), ("sphere", "hardsphere"), ("ellipsoid", "hardsphere"),
              ("sphere", None), ("cylinder", None), ("mono_gauss_coil", None), ("sphere", "hayter_msa")]
 
+    def _pair_index(self, model, structure_factor):
+        if (model, structure_factor) not in self.known:
+            raise ValueError(f"unknown pair {model}@{structure_factor}")
+        return self.known.index((model, structure_factor)), 0
+
     def predict(self, curves, top_k=3, also=()):
         for pair in also:
-            if pair not in self.known:
-                raise ValueError(f"unknown pair {pair}")
+            self._pair_index(*pair)
         top = [Candidate(m, s, 0.3 - 0.01 * i) for i, (m, s) in enumerate(self.known[:top_k])]
         extra = [Candidate(m, s, 0.001) for m, s in also if (m, s) not in self.known[:top_k]]
         return [Prediction(c.source, c.entry, tuple(top + extra), False, None, (0.01, 0.3)) for c in curves]

@@ -106,7 +106,7 @@ def reference_candidates(predictor: Predictor) -> list[tuple[str, str | None]]:
     trained = []
     for pair in pairs:
         try:
-            predictor.predict([], also=[pair])  # validates the pair against the checkpoint
+            predictor._pair_index(*pair)  # what predict() checks ``also`` with, without a forward pass
         except ValueError:
             continue  # a checkpoint trained without this class: nothing to rank it with
         trained.append(pair)
