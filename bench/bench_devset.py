@@ -164,7 +164,8 @@ def main() -> None:
             first = grade(sample, prediction.candidates[:1])
             tied = grade(sample, [c for c in prediction.candidates if model_name(c.model, c.structure_factor)
                                   in prediction.ties])
-            size = sample.size[0] if sample.size else size_parameter(best.model)
+            size = sample.size[0] if sample.size and sample.size[0] in best.parameters else \
+                size_parameter(best.model)
             size_ok = size is not None and size in best.parameters and size not in best.undetermined
             tied = tied if first == "miss" else first
             parsimony = {"first": best.name, "first_grade": first, "tied_grade": tied,
