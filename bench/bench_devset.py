@@ -7,9 +7,13 @@ Runs the same path as `sasnn predict --joint [--fit]` on the real files that shi
 sasdata and prints a markdown table: the expert's model, our top 3 with calibrated
 probabilities, whether the expert's model (exact) or its family is among them and,
 with --fit, whether it is among the ``--fit-top`` candidates fitted and among the best
-``--top`` by BIC after fitting (what `sasnn predict --fit` shows), and the BIC winner,
-its χ²_red and the fitted size next to the documented one. The SANS and USANS entries of
-latex_smeared.xml are one sample and are predicted and fitted jointly.
+``--top`` after fitting (what `sasnn predict --fit` shows), and the first answer after
+fitting (the reference models fitted too, ties broken by fewest parameters): its χ²_red,
+the fitted size next to the documented one, the parameters the data leave undetermined,
+whether the expert's model or family is first or tied-first (ΔBIC ≤ 2), and the note on a
+size without a shape. The SANS and USANS entries of latex_smeared.xml are one sample and
+are predicted and fitted jointly. ``--only NAME ...`` runs the files whose names contain
+one of the NAMEs (fits are slow).
 
 Families (what a scientist would accept as "the right kind of model"), written out
 here so the score can be checked:
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sasnn.fit.determined import size_parameter
 from sasnn.identify.api import fitted_shortlist, predict_groups
 from sasnn.identify.confirm import FIT_SHORTLIST, confirm
 from sasnn.identify.loading import load_predictor
@@ -122,11 +127,13 @@ def main() -> None:
         help="also fit the expert's own model where a size is documented (sasnn predict --also), "
         "to check the fitted size against the documented one",
     )
+    parser.add_argument("--only", nargs="+", help="run only the files whose names contain one of these")
     args = parser.parse_args()
 
     predictor = load_predictor(args.model)
     rows, records = [], []
-    for sample in SAMPLES:
+    samples = [s for s in SAMPLES if not args.only or any(name in s.file for name in args.only)]
+    for sample in samples:
         path = example_data_path(sample.file)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # repairs are reported by `sasnn predict`, not here
@@ -134,24 +141,40 @@ def main() -> None:
         begin = time.perf_counter()
         also = [sample.expert_pair] if args.with_expert and sample.size else []
         shortlist = fitted_shortlist(args.top, args.fit_top) if args.fit else args.top
-        ((prediction, _),) = predict_groups(predictor, [curves], top=shortlist, joint=True, also=also)
+        ((prediction, _),) = predict_groups(predictor, [curves], top=shortlist, joint=True, also=also,
+                                            references=args.fit)
         verdict = grade(sample, prediction.candidates[: args.top])
-        ranked = {(c.model, c.structure_factor) for c in prediction.candidates[:shortlist]}
+        fitted = len(prediction.candidates)
         in_shortlist = grade(sample, prediction.candidates[:shortlist])
         top = ", ".join(f"{model_name(c.model, c.structure_factor)} {c.probability:.2f}"
                         for c in prediction.candidates[:3])  # the classifier's order
-        fit_cell, after = "", None
+        fit_cell, after, first_cell, parsimony = "", None, "", {}
         if args.fit:
             prediction = confirm(prediction, curves, time_limit=args.fit_time, keep=args.top, keep_pairs=also,
                                  workers=args.workers)
-            # what `sasnn predict --fit` shows: the best --top by BIC of the classifier's
-            # shortlist (an --also pair added by --with-expert does not count)
+            # what `sasnn predict --fit` shows: the best --top of the classifier's shortlist
+            # and the reference models (an --also pair added by --with-expert does not count)
+            expert_pair = {sample.expert_pair} if also else set()
             shown = [f for f in prediction.fits
-                     if np.isfinite(f.bic) and (f.model, f.structure_factor) in ranked][: args.top]
+                     if np.isfinite(f.bic) and (f.model, f.structure_factor) not in expert_pair][: args.top]
             after = grade(sample, shown)
             best = prediction.fits[0]
             fit_cell = f"{best.name}: χ²ᵣ {best.chi2_red:.3g}"
             fit_cell += _size(sample, best)
+            first = grade(sample, prediction.candidates[:1])
+            tied = grade(sample, [c for c in prediction.candidates if model_name(c.model, c.structure_factor)
+                                  in prediction.ties])
+            size = sample.size[0] if sample.size and sample.size[0] in best.parameters else \
+                size_parameter(best.model)
+            size_ok = size is not None and size in best.parameters and size not in best.undetermined
+            tied = tied if first == "miss" else first
+            parsimony = {"first": best.name, "first_grade": first, "tied_grade": tied,
+                         "first_undetermined": list(best.undetermined), "size": size,
+                         "size_determined": size_ok, "notes": list(prediction.notes), "fitted": fitted}
+            first_cell = (f" {best.name} (χ²ᵣ {best.chi2_red:.3g}{_size(sample, best)}) | {first} |"
+                          f" {tied} |"
+                          f" {', '.join(best.undetermined) or '—'} | {'yes' if size_ok else 'no'} |"
+                          f" {'; '.join(prediction.notes) or '—'} |")
             expert = next((f for f in prediction.fits if (f.model, f.structure_factor) == sample.expert_pair
                            and f is not best), None)
             if also and expert is not None:
@@ -160,23 +183,29 @@ def main() -> None:
         seconds = time.perf_counter() - begin
         flag = " (unsure)" if prediction.unsure else ""
         rows.append(f"| {sample.file} | {sample.expert} | {top}{flag} | {verdict} |"
-                    + (f" {in_shortlist} | {after} | {fit_cell} | {seconds:.0f} s |" if args.fit else ""))
+                    + (f" {in_shortlist} | {after} |{first_cell} {fitted} | {seconds:.0f} s |"
+                       if args.fit else ""))
         records.append({"file": sample.file, "expert": sample.expert, "verdict": verdict,
                         "verdict_shortlist": in_shortlist, "verdict_after_fit": after, "seconds": seconds,
-                        **prediction.to_dict()})
+                        **parsimony, **prediction.to_dict()})
         print(rows[-1], flush=True)
 
     header = f"| file | expert model | our top 3 (p), before fitting | expert in top {args.top} |"
-    header += (f" in the {shortlist} fitted | in the top {args.top} by BIC after fitting "
-               "| BIC winner of the fits (· the expert's model fitted too) | time |" if args.fit else "")
+    header += (f" in the {shortlist} ranked | in the top {args.top} after fitting | first after fitting "
+               "(χ²ᵣ; size) | expert first | expert first or tied-first | undetermined in the first "
+               "| its size determined | note | fits | time |" if args.fit else "")
     print("\n" + header + "\n|" + "---|" * (header.count("|") - 1))
     print("\n".join(rows))
     hits = sum(r["verdict"] != "miss" for r in records)
     print(f"\nexpert model or family in the top {args.top}: {hits} of {len(records)} files")
     if args.fit:
         hits = sum(r["verdict_after_fit"] != "miss" for r in records)
-        print(f"after fitting the top {shortlist}, in the top {args.top} by BIC: "
+        print(f"after fitting the top {shortlist} and the reference models, in the top {args.top}: "
               f"{hits} of {len(records)} files")
+        tied = sum(r["tied_grade"] != "miss" for r in records)
+        clean = sum(r["tied_grade"] != "miss" and r["size_determined"] for r in records)
+        print(f"expert's model or family first or tied-first: {tied} of {len(records)} files, "
+              f"{clean} of them with the first answer's size determined")
     if args.out:
         args.out.write_text(json.dumps(records, indent=1))
 

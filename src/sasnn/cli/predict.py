@@ -42,10 +42,13 @@ def _report_dir(path: Path) -> set[str]:
     return ours
 
 
-def _short_parameters(parameters: dict) -> str:
-    """``radius 23.7±1.3, ...`` without scale and background (they are in the JSON)."""
-    shown = [(k, v) for k, v in parameters.items() if k not in ("scale", "background")]
-    return ", ".join(f"{k} {v:.4g}±{e:.2g}" for k, (v, e) in shown)
+def _short_parameters(fit) -> str:
+    """``radius 23.7±1.3, thickness 7±30?; ? undetermined`` without scale and background
+    (they are in the JSON); ``?`` marks what the data do not determine."""
+    undetermined = set(fit.undetermined)
+    shown = [(k, v) for k, v in fit.parameters.items() if k not in ("scale", "background")]
+    text = ", ".join(f"{k} {v:.4g}±{e:.2g}" + ("?" if k in undetermined else "") for k, (v, e) in shown)
+    return text + ("; ? undetermined" if undetermined & {k for k, _ in shown} else "")
 
 
 def _twins(prediction) -> list[str]:
@@ -81,7 +84,7 @@ def _table(predictions):
                 fit = p.fits[rank] if p.fits else None
                 ok = fit is not None and fit.bic != float("inf")
                 row += [f"{fit.chi2_red:.3g}" if ok else "—", f"{fit.bic:.1f}" if ok else "—",
-                        Text(_short_parameters(fit.parameters) if ok else (fit.message if fit else ""))]
+                        Text(_short_parameters(fit) if ok else (fit.message if fit else ""))]
             table.add_row(*row, note if rank == 0 else "")
     return table
 
@@ -92,12 +95,13 @@ def predict(
     model: str = typer.Option(None, help="Run, checkpoint or ensemble folder (default: the shipped model)."),
     top: int = typer.Option(3, "--top", help="Candidates (form factor, structure factor) per entry."),
     fit: bool = typer.Option(
-        False, "--fit", help="Fit the classifier's best --fit-top candidates with sasmodels + bumps; "
-        "show the best --top of them by BIC."
+        False, "--fit", help="Fit the classifier's best --fit-top candidates and the reference models "
+        "an expert tries first (sphere, coil, ...) with sasmodels + bumps; show the best --top by BIC, "
+        "the simplest first among fits within ΔBIC ≤ 2."
     ),
     fit_top: int = typer.Option(
         FIT_SHORTLIST, "--fit-top", help="With --fit: how many of the classifier's candidates to fit "
-        "(at least --top)."
+        "besides the reference models (at least --top)."
     ),
     joint: bool = typer.Option(
         False, "--joint", help="Treat the entries of each file as one sample on several instruments "
@@ -157,7 +161,8 @@ def predict(
     if not groups:  # nothing read: the lines above say why
         raise typer.Exit(2)
     shortlist = fitted_shortlist(top, fit_top) if fit else top
-    jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=extra)  # (prediction, curves)
+    jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=extra,
+                          references=fit)  # (prediction, curves)
     if fit:
         jobs = _confirm_all(jobs, seed=seed, fit_time=fit_time, keep=top, keep_pairs=extra,
                             workers=workers or os.cpu_count() or 1)

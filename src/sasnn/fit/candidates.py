@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sasnn.fit.determined import undetermined
 from sasnn.fit.problem import OFFSETS, PENALTY, CandidateProblem, identifiable, offset_names
 from sasnn.fit.start import (
     Start,
@@ -124,13 +125,20 @@ class FitResult:
         """Every fitted parameter's best value."""
         return {k: v for k, (v, _) in self.parameters.items()}
 
+    @property
+    def undetermined(self) -> tuple[str, ...]:
+        """Fitted parameters the data do not determine (:func:`sasnn.fit.determined.undetermined`)."""
+        return undetermined(self.model, self.structure_factor, self.parameters)
+
     def to_dict(self) -> dict:
-        """JSON-ready summary (DESIGN.md §6: ``chi2_red``, ``bic``, ``parameters``)."""
+        """JSON-ready summary (DESIGN.md §6: ``chi2_red``, ``bic``, ``parameters``;
+        ``undetermined``: the names of :attr:`undetermined`)."""
         finite = math.isfinite(self.bic)
         return {"model": self.model, "structure_factor": self.structure_factor,
                 "chi2_red": self.chi2_red if finite else None,
                 "bic": self.bic if finite else None,
                 "parameters": {k: [v, e] for k, (v, e) in self.parameters.items()},
+                "undetermined": list(self.undetermined),
                 "n_points": self.n_points, "n_free": self.n_free,
                 "seconds": round(self.seconds, 3), "converged": self.converged,
                 "message": self.message}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sasnn.identify.confirm import FIT_SHORTLIST, combine, confirm
+from sasnn.identify.confirm import FIT_SHORTLIST, combine, confirm, reference_candidates, with_references
 from sasnn.identify.loading import load_predictor
 from sasnn.identify.predictor import Prediction, Predictor
 from sasnn.io.curve import Curve
@@ -37,20 +37,26 @@ def predict_groups(
     top: int = 3,
     joint: bool = False,
     also: Sequence[tuple[str, str | None]] = (),
+    references: bool = False,
 ) -> list[tuple[Prediction, list[Curve]]]:
     """Predict every entry of every file (``groups``: one list of curves per file) in one
     batch. Returns (prediction, the curves it describes) pairs: one per entry, or with
     ``joint`` one per file whose entries are combined (:func:`sasnn.identify.confirm.combine`).
-    ``also`` pairs follow the top ``top`` (see :meth:`Predictor.predict`)."""
+    ``also`` pairs follow the top ``top`` (see :meth:`Predictor.predict`), then, with
+    ``references`` (what ``--fit`` fits), the reference models an expert tries first
+    (:func:`sasnn.identify.confirm.with_references`), each with its probability."""
     flat = [curve for group in groups for curve in group]
-    predictions = iter(predictor.predict(flat, top_k=top, also=also))
+    ranked = [*also, *(reference_candidates(predictor) if references else ())]
+    predictions = iter(predictor.predict(flat, top_k=top, also=ranked))
     jobs = []
     for group in groups:
         own = [next(predictions) for _ in group]
         if joint and len(group) > 1:
-            jobs.append((combine(own, top, also=also), list(group)))
+            jobs.append((combine(own, top, also=ranked), list(group)))
         else:
             jobs += [(p, [c]) for p, c in zip(own, group, strict=True)]
+    if references:
+        jobs = [(with_references(p, top, also), curves) for p, curves in jobs]
     return jobs
 
 
@@ -76,15 +82,16 @@ def identify(
     workers: int = 1,
 ) -> list[Prediction]:
     """Ranked candidates for every entry of ``paths``; with ``fit``, the classifier's
-    best ``max(top, fit_top)`` are fitted and the best ``top`` by BIC are returned
-    (with the ``also`` pairs), fitted by ``workers`` processes. ``model`` defaults to the shipped model; see
+    best ``max(top, fit_top)`` and the reference models are fitted and the best ``top``
+    (:func:`sasnn.identify.confirm.parsimonious_order`) are returned (with the ``also``
+    pairs), fitted by ``workers`` processes. ``model`` defaults to the shipped model; see
     ``sasnn predict --help`` for the other options."""
     from sasnn.io.read import load_curves
 
     predictor = load_predictor(model)
     groups = [load_curves(path, q_units=q_units) for path in paths]
     shortlist = fitted_shortlist(top, fit_top) if fit else top
-    jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=also)
+    jobs = predict_groups(predictor, groups, top=shortlist, joint=joint, also=also, references=fit)
     if fit:
         jobs = [(confirm(p, curves, seed=seed, time_limit=fit_time, keep=top, keep_pairs=also,
                          workers=workers) if p.candidates else p, curves) for p, curves in jobs]

@@ -79,20 +79,23 @@ class Prediction:
     slit_smeared: bool = False  # the classifier's ranking is no evidence for such an entry
     ties: tuple[str, ...] = ()  # after confirm(): fitted pairs the data cannot choose between
     q_units_read: str | None = None  # unit of q in the file ("1/A", "1/nm"); None: not from a file
+    notes: tuple[str, ...] = ()  # after confirm(): what the data do not determine (a shape, a size)
 
     def to_dict(self) -> dict:
         """The JSON object of DESIGN.md §6: ``q_units_read`` is the unit of q in the file
         and ``q_range`` [min, max] the data's q in Å⁻¹ after conversion (null when the
         entry could not be prepared). With fits, each candidate also has ``chi2_red``,
-        ``bic`` (null for a failed fit) and ``parameters`` ({name: [value, 1-σ error]}),
-        and ``ties`` lists the fitted pairs within ΔBIC ≤ 2 of the best (empty: none)."""
+        ``bic`` (null for a failed fit), ``parameters`` ({name: [value, 1-σ error]}) and
+        ``undetermined`` (the names among them the data do not determine), ``ties`` lists
+        the fitted pairs within ΔBIC ≤ 2 of the best (empty: none) and ``notes`` says when
+        the first answer fixes a size but not a shape (empty: it fixes both)."""
         candidates = []
         for i, c in enumerate(self.candidates):
             row = {"model": c.model, "structure_factor": c.structure_factor, "probability": c.probability}
             if self.fits:
                 fit = self.fits[i].to_dict()
                 row.update(chi2_red=fit["chi2_red"], bic=fit["bic"], parameters=fit["parameters"],
-                           fit_message=fit["message"])
+                           undetermined=fit["undetermined"], fit_message=fit["message"])
             candidates.append(row)
         record = {
             "file": self.file,
@@ -105,6 +108,7 @@ class Prediction:
         }
         if self.fits:
             record["ties"] = list(self.ties)
+            record["notes"] = list(self.notes)
         return record
 
 

@@ -1,8 +1,10 @@
 """The ``sasnn predict --report`` figure: one PNG per prediction (entry, or joint entries).
 
-Left: the data with error bars and, after ``--fit``, each candidate's fitted curve,
-with the normalised residuals of every fit below. Right: the classifier's
-probabilities of the candidates and, after ``--fit``, their BIC weights.
+Left: the data with error bars and, after ``--fit``, each candidate's fitted curve
+(its legend names the parameters the data do not determine), with the normalised
+residuals of every fit below. Right: the classifier's probabilities of the candidates
+and, after ``--fit``, their BIC weights. The title carries the prediction's doubts and
+notes (a size without a shape).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def plot_prediction(
             continue
         colour = colours[k % len(colours)]
         label = f"{fit.name}: χ²ᵣ {fit.chi2_red:.3g}"
+        if fit.undetermined:
+            label += textwrap.shorten(f"; undetermined: {', '.join(fit.undetermined)}", 60)
         for curve, fitted in zip(curves, np.split(fit.intensity, splits), strict=True):
             ax_data.plot(curve.q, fitted, color=colour, lw=1.3, label=label)
             if curve.sigma is not None:
@@ -76,11 +80,14 @@ def plot_prediction(
     ax_bars.set_ylim(len(names) - 0.5, -0.6)  # inverted: first candidate on top, room for its name
     ax_bars.set_xlim(0, 1)
     ax_bars.set_xlabel("probability")
-    ax_bars.set_title("candidates" + (" (ranked by BIC)" if prediction.fits else ""), fontsize=9)
+    ax_bars.set_title("candidates" + (" (by BIC; ΔBIC ≤ 2: fewest parameters first)" if prediction.fits
+                                      else ""), fontsize=9)
 
     title = Path(prediction.file).name + (f" [{prediction.entry}]" if prediction.entry else "")
     if prediction.unsure:
         title += "\nUNSURE: " + textwrap.shorten(prediction.reason or "", 220)
+    for note in prediction.notes:
+        title += "\n" + textwrap.shorten(note, 220)
     fig.suptitle("\n".join(textwrap.fill(line, 120) for line in title.split("\n")), fontsize=9,
                  color="firebrick" if prediction.unsure else "black")
     return _save(fig, path)

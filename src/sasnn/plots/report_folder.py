@@ -30,28 +30,32 @@ def png_names(predictions) -> list[str]:
 
 
 def twin_notes(prediction) -> list[str]:
-    """Catalogue twins among the candidates, and fits the data cannot choose between."""
+    """Catalogue twins among the candidates, fits the data cannot choose between, and what
+    the data do not determine (a shape, a size)."""
     from sasnn.simulate.catalog import twins_among
 
     notes = [f"{t}; there, only what you know of the sample can choose"
              for t in twins_among(c.model for c in prediction.candidates)]
     if prediction.ties:
-        notes.append(f"the fits cannot choose between {', '.join(prediction.ties)} (ΔBIC ≤ 2)")
-    return notes
+        notes.append(f"the fits cannot choose between {', '.join(prediction.ties)} (ΔBIC ≤ 2); "
+                     "the one with the fewest parameters comes first")
+    return notes + list(prediction.notes)
 
 
 def summary(predictions, names: Sequence[str]) -> str:
     """A markdown table: per entry, the ranked candidates, their fits and any doubt."""
     from sasnn.simulate.kernels import model_name
 
-    lines = ["| file [entry] | candidates (p; χ²ᵣ after --fit) | unsure; twins and ties among the candidates "
-             "| figure |", "|---|---|---|---|"]
+    lines = ["| file [entry] | candidates (p; χ²ᵣ and undetermined parameters after --fit) "
+             "| unsure; twins, ties and what the data do not determine | figure |", "|---|---|---|---|"]
     for p, png in zip(predictions, names, strict=True):
         cells = []
         for i, c in enumerate(p.candidates):
             cell = f"{model_name(c.model, c.structure_factor)} ({c.probability:.2f}"
             if p.fits and p.fits[i].bic != float("inf"):
                 cell += f"; {p.fits[i].chi2_red:.3g}"
+                if p.fits[i].undetermined:
+                    cell += f"; undetermined: {' '.join(p.fits[i].undetermined)}"
             cells.append(cell + ")")
         name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
         doubt = "; ".join(([p.reason] if p.unsure else []) + twin_notes(p))

@@ -87,12 +87,6 @@ def item_json(index: int, item: Item) -> dict:
     return record
 
 
-def undetermined(parameters) -> list[str]:
-    """Fitted parameters the data do not pin down: no finite error, or an error as large as
-    the value (DESIGN.md: "parameters the data do not determine are marked undetermined")."""
-    return [k for k, (v, e) in parameters.items() if not math.isfinite(e) or abs(e) >= abs(v) > 0]
-
-
 def fits_json(item: Item) -> list[dict]:
     """Per fitted candidate: its curve on each entry's q, the residuals (I − fit)/σ, its
     BIC weight (× the classifier's p) and its undetermined parameters."""
@@ -111,7 +105,7 @@ def fits_json(item: Item) -> list[dict]:
                 residual = None if curve.sigma is None else (curve.intensity - fitted) / curve.sigma
                 curves.append({"intensity": numbers(fitted), "residual": numbers(residual)})
         rows.append({"name": fit.name, "weight": float(weight), "curves": curves,
-                     "undetermined": undetermined(fit.parameters), "fixed": dict(fit.fixed)})
+                     "undetermined": list(fit.undetermined), "fixed": dict(fit.fixed)})
     return rows
 
 
@@ -160,5 +154,4 @@ def report_zip(items: list[Item]) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["Analysis", "Item", "Store", "curve_json", "fits_json", "item_json", "pr_json", "report_zip",
-           "undetermined"]
+__all__ = ["Analysis", "Item", "Store", "curve_json", "fits_json", "item_json", "pr_json", "report_zip"]
