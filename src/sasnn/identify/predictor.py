@@ -89,7 +89,7 @@ class Prediction:
             if self.fits:
                 fit = self.fits[i].to_dict()
                 row.update(chi2_red=fit["chi2_red"], bic=fit["bic"], parameters=fit["parameters"],
-                           fit_message=fit["message"])
+                           fit_message=fit["message"], stopped_by_time=fit["stopped_by_time"])
             candidates.append(row)
         record = {
             "file": self.file,
