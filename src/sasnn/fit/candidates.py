@@ -286,11 +286,13 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     starts, draws = draw_starts(curves, model, structure_factor, resolutions, rng=rng,
                                 n_draws=n_draws, n_keep=n_starts, deadline=clock.deadline)
     q = np.concatenate([c.q for c in curves])
+    if not starts and clock.expired():
+        return _failed(model, structure_factor, q, begin, clock,
+                       f"stopped by the {time_limit:g} s time limit after {len(draws)} of {n_draws} "
+                       "prior draws, none of them usable: the rank is provisional")
     if not starts:
         return _failed(model, structure_factor, q, begin, clock,
-                       f"all {len(draws)} prior draws failed numerically on this curve's q "
-                       f"points" + ("" if len(draws) == n_draws else
-                                    f" ({n_draws - len(draws)} not tried: time limit)"))
+                       f"all {len(draws)} prior draws failed numerically on this curve's q points")
     tab = CATALOG[model].tabulate if structure_factor is None else None
     bounds = parameter_bounds(model, structure_factor, draws)
     # every start gets PROBE_STEPS of LM; only the best FINALISTS go on, to MAX_STEPS in all
