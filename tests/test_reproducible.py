@@ -83,7 +83,7 @@ def test_a_fit_in_another_process_gives_every_number_bit_identical(curve):
 
 def test_the_message_states_the_budget_and_the_work_done(curve):
     fit = fit_sphere(curve, n_draws=32, n_starts=2)
-    assert "budget 32 draws, 2 starts x 20 LM steps, the best 2 to 100" in fit.message
+    assert "budget 32 draws, 2 starts x 12 LM steps, the best 2 to 100" in fit.message
     used = int(fit.message.split("used ")[1].split(" evaluations")[0])
     assert used >= 32 + 2  # every draw, and at least one LM step per start
 
@@ -160,3 +160,23 @@ def test_the_python_api_gives_the_cli_answer(one_worker):
     digest = hashlib.blake2b(api.encode()).hexdigest()
     assert digest == hashlib.blake2b(one_worker.encode()).hexdigest()
     assert np.isfinite(predictions[0].fits[0].bic)
+
+
+def test_table_summary_and_json_mark_a_fit_the_time_limit_stopped(curve):
+    import dataclasses
+
+    from rich.console import Console
+
+    from sasnn.cli.predict import STOPPED_BY_TIME, _summary, _table
+    from sasnn.identify.predictor import Candidate, Prediction
+
+    fit = fit_sphere(curve, n_draws=16)
+    for late in (False, True):
+        shown = dataclasses.replace(fit, stopped_by_time=late)
+        prediction = Prediction("x.xml", "", (Candidate("sphere", None, 0.9),), False, None, fits=(shown,))
+        console = Console(record=True, width=250)
+        console.print(_table([prediction]))
+        table = console.export_text()
+        assert ("1?" in table) is late and ("rank provisional" in table) is late
+        assert (STOPPED_BY_TIME in _summary([prediction], ["x.png"])) is late
+        assert prediction.to_dict()["candidates"][0]["stopped_by_time"] is late

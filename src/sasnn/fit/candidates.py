@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sasnn.fit.lm import Clock, LMRun, go_on, run_lm, with_errors
+from sasnn.fit.pool import fit_in_processes
 from sasnn.fit.problem import OFFSETS, PENALTY, CandidateProblem, offset_names
 from sasnn.fit.start import (
     Start,
@@ -67,7 +68,7 @@ __all__ = [
 ]
 
 MAX_STEPS = 100  # Levenberg-Marquardt iterations of the best start, its probe included
-PROBE_STEPS = 20  # LM iterations every start gets before only the best go on
+PROBE_STEPS = 12  # LM iterations every start gets before only the best go on
 FINALISTS = 2  # starts (best BIC after the probe) that go on to MAX_STEPS
 MIN_POINTS = 10  # fewer points than this is not worth a fit
 
@@ -199,40 +200,22 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         check_curve(curve)
     options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts)
     if workers > 1 and len(pairs) > 1:
-        return _fit_in_processes(curves, pairs, seed, options, min(workers, len(pairs)), on_result)
-    resolutions = [resolution_for_curve(c) for c in curves]
+        return fit_in_processes(_fit_pair, curves, pairs, seed, options, min(workers, len(pairs)),
+                                on_result)
+    resolutions = [resolution_for_curve(c) for c in curves]  # shared by every pair's fit
     results = []
-    for model, structure_factor in pairs:
-        results.append(fit_candidate(curves, model, structure_factor,
-                                     rng=candidate_rng(seed, model, structure_factor),
-                                     resolutions=resolutions, **options))
+    for pair in pairs:
+        results.append(_fit_pair(curves, pair, seed, resolutions, options))
         if on_result is not None:
             on_result(results[-1])
     return results
 
 
-def _fit_one(curves: list[Curve], pair: tuple[str, str | None], seed: int, options: dict) -> FitResult:
-    """One pair's fit in a worker process (module level, so that it pickles)."""
-    return fit_candidate(curves, *pair, rng=candidate_rng(seed, *pair), **options)
-
-
-def _fit_in_processes(curves, pairs, seed, options, workers, on_result) -> list[FitResult]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from sasnn.simulate.kernels import compile_kernels
-
-    compile_kernels(pairs)  # here, once: concurrent first compiles of one kernel race
-    # spawn, not fork: the parent holds torch's and rich's threads, and fork + threads can deadlock
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_fit_one, curves, pair, seed, options): i for i, pair in enumerate(pairs)}
-        results: list[FitResult | None] = [None] * len(pairs)
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if on_result is not None:
-                on_result(results[futures[future]])
-    return results
+def _fit_pair(curves: list[Curve], pair: tuple[str, str | None], seed: int, resolutions: list,
+              options: dict) -> FitResult:
+    """One pair's fit, the same in this process and in a worker's."""
+    return fit_candidate(curves, *pair, rng=candidate_rng(seed, *pair), resolutions=resolutions,
+                         **options)
 
 
 def candidate_rng(seed: int, model: str, structure_factor: str | None) -> np.random.Generator:
