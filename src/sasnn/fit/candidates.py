@@ -10,12 +10,19 @@ For each candidate the fit
    far outside the q window). Without this the normal matrix is singular, the
    optimiser wanders along the valley and the uncertainties are meaningless;
 3. fits ``scale``, ``background`` (≥ 0) and the remaining parameters by
-   Levenberg-Marquardt (bumps' ``lm``, i.e. MPFit with bounds) on the data's own
-   resolution (pinhole dQ, or slit length for USANS), from the best few starts,
-   and keeps the lowest χ²;
+   Levenberg-Marquardt (bumps' ``lm``, i.e. MPFit with bounds; :mod:`sasnn.fit.lm`) on
+   the data's own resolution (pinhole dQ, or slit length for USANS): every one of the
+   best few starts for :data:`PROBE_STEPS` steps, then the :data:`FINALISTS` of lowest
+   BIC on to :data:`MAX_STEPS` or until LM converges, and keeps the lowest BIC;
 4. for classes with counts (shells, pearls, layers), which LM cannot move, tries the
    counts next to the fitted one at the fitted lengths and refits from any that is
    better already (:func:`_recount`).
+
+**Work, not time.** Each fit is bounded by work (draws, starts, LM steps; the message
+states the budget and the model evaluations used), never by the clock, so that the same
+curve, pair, seed and options give bit-identical numbers on any machine, under any
+load, in any process. ``time_limit`` is an optional safety net, off by default; a fit
+it stops says so (``stopped_by_time``) and its rank is provisional.
 
 Uncertainties are bumps' standard errors from the Jacobian at the optimum, not
 rescaled by χ²_red: with χ²_red ≫ 1 (a model that is not quite right, or σ too

@@ -69,13 +69,14 @@ Q_WINDOW = (0.005, 0.3)  # Å⁻¹: where catalog.py's priors put every class's 
 PD_MIN = 0.02  # lowest fitted polydispersity: dI/d(pd) = 0 at pd = 0, where LM would stick
 STRETCH_BEYOND = 3.0  # features may lie this factor in q outside the data (stretch_range)
 # common length factors tried around each kept draw (draw_starts): 12 % steps over ×/÷2,
-# then 4 % steps around the best (coarse to fine: half the model evaluations of a 4 % grid)
+# then 4 % steps between the best and its neighbours (coarse to fine: half the model
+# evaluations of a 4 % grid)
 STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 13))
-STRETCH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.122, 1.122, 7) if abs(f - 1) > 1e-9)
+STRETCH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.122, 1.122, 7)[1:-1] if abs(f - 1) > 1e-9)
 # factors tried on each length alone, after the common stretch: 14 % steps over ×/÷1.5,
-# then 5 % steps around the best
+# then 5 % steps between the best and its neighbours
 LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 7))
-LENGTH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.145, 1.145, 7) if abs(f - 1) > 1e-9)
+LENGTH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.145, 1.145, 7)[1:-1] if abs(f - 1) > 1e-9)
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
