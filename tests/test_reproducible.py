@@ -150,6 +150,7 @@ def test_main_job_json_is_identical_beside_a_cpu_hog(one_worker):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sasnn.io.read.DataRepairWarning")  # the CLI prints it too
 def test_the_python_api_gives_the_cli_answer(one_worker):
     from sasnn.identify.api import identify
     from sasnn.io import example_data_path
