@@ -174,14 +174,14 @@ def sphere_file(tmp_path_factory):
 def test_fit_adds_chi2_bic_parameters_and_reranks(tiny_model, sphere_file, tmp_path, capsys):
     report = tmp_path / "report"
     code, out, err = run(capsys, "predict", str(sphere_file), "--model", tiny_model, "--top", "2",
-                         "--fit", "--fit-top", "3", "--fit-time", "60", "--json", "--report", str(report))
+                         "--fit", "--fit-top", "3", "--json", "--report", str(report))
     assert code == 0, err
     (record,) = json.loads(out)
     candidates = record["candidates"]
     assert len(candidates) == 2  # three fitted, the best two by BIC shown
     # the same three fits, all shown: the two above are their best two
     code, out, err = run(capsys, "predict", str(sphere_file), "--model", tiny_model, "--top", "3",
-                         "--fit", "--fit-top", "3", "--fit-time", "60", "--json")
+                         "--fit", "--fit-top", "3", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["candidates"][:2] == candidates
     assert {"chi2_red", "bic", "parameters", "undetermined"} <= set(candidates[0])

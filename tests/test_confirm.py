@@ -33,7 +33,7 @@ def shortlist(*pairs) -> Prediction:
 
 
 def test_the_right_model_wins_the_fit_even_when_ranked_last():
-    prediction = confirm(shortlist(("cylinder", None), ("sphere", None)), sphere_curve(), time_limit=20)
+    prediction = confirm(shortlist(("cylinder", None), ("sphere", None)), sphere_curve())
     best, other = prediction.candidates
     assert (best.model, other.model) == ("sphere", "cylinder")
     assert best.probability == 0.25  # the classifier's number is kept, only the order changes
@@ -50,11 +50,11 @@ def test_the_right_model_wins_the_fit_even_when_ranked_last():
 def test_keep_shows_the_best_by_bic_of_a_longer_fitted_shortlist():
     # the classifier ranks the sphere third; fitting three and showing one must show it
     pairs = (("dab", None), ("cylinder", None), ("sphere", None))
-    prediction = confirm(shortlist(*pairs), sphere_curve(), time_limit=20, keep=1)
+    prediction = confirm(shortlist(*pairs), sphere_curve(), keep=1)
     assert [c.model for c in prediction.candidates] == ["sphere"] and len(prediction.fits) == 1
     assert prediction.fits[0].parameters["radius"][0] == pytest.approx(60.0, rel=0.03)
     # a pair the user asked for (--also) stays, in its BIC place, however badly it fits
-    kept = confirm(shortlist(*pairs), sphere_curve(), time_limit=20, keep=1, keep_pairs=[("dab", None)])
+    kept = confirm(shortlist(*pairs), sphere_curve(), keep=1, keep_pairs=[("dab", None)])
     assert [c.model for c in kept.candidates] == ["sphere", "dab"]
     assert kept.fits[0].bic < kept.fits[1].bic
     with pytest.raises(ValueError, match="keep must be a positive"):
@@ -70,18 +70,18 @@ def test_fits_the_data_cannot_choose_between_are_named():
     intensity = model_intensity("parallelepiped", None, box, Perfect1D(q))
     sigma = 0.03 * intensity
     curve = Curve(q, intensity + sigma * np.random.default_rng(1).standard_normal(q.size), sigma)
-    tied = confirm(shortlist(("rectangular_prism", None), ("parallelepiped", None)), curve, time_limit=20)
+    tied = confirm(shortlist(("rectangular_prism", None), ("parallelepiped", None)), curve)
     assert abs(tied.fits[0].bic - tied.fits[1].bic) <= BIC_TIE
     assert set(tied.ties) == {"rectangular_prism", "parallelepiped"}
     assert tied.to_dict()["ties"] == list(tied.ties)
-    clear = confirm(shortlist(("cylinder", None), ("sphere", None)), sphere_curve(), time_limit=20)
+    clear = confirm(shortlist(("cylinder", None), ("sphere", None)), sphere_curve())
     assert clear.ties == () and clear.to_dict()["ties"] == []
     assert "ties" not in shortlist(("sphere", None)).to_dict()  # no fits, no verdict
 
 
 def test_a_shortlist_that_misses_the_physics_is_unsure():
     # 0.3 % errors: a cylinder cannot fake a sphere's fringes within them
-    prediction = confirm(shortlist(("dab", None)), sphere_curve(relative_error=0.003), time_limit=15)
+    prediction = confirm(shortlist(("dab", None)), sphere_curve(relative_error=0.003))
     assert prediction.fits[0].chi2_red > POOR_FIT_CHI2
     assert prediction.unsure and "no candidate fits well" in prediction.reason
 

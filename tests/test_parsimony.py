@@ -195,7 +195,7 @@ def test_a_real_fit_compares_the_reference_models_on_a_polymer_blend():
     shortlist = prediction(("dab", None), probabilities=[0.9])
     appended = prediction(("dab", None), *reference_pairs(),
                           probabilities=[0.9] + [0.01] * len(REFERENCE_MODELS))
-    confirmed = confirm(with_references(appended, ranked=1), curves, time_limit=20, workers=1)
+    confirmed = confirm(with_references(appended, ranked=1), curves, workers=1)
     assert len(shortlist.candidates) == 1 and len(confirmed.fits) == 1 + len(REFERENCE_MODELS)
     names = [f.name for f in confirmed.fits]
     assert "mono_gauss_coil" in names and "sphere" in names

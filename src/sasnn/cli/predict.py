@@ -13,6 +13,7 @@ from sasnn.cli._app import UserError, app, err, expand_paths, out, read_files
 from sasnn.cli._inputs import folders_without_data
 from sasnn.cli.identify import _progress
 from sasnn.identify.confirm import FIT_SHORTLIST
+from sasnn.plots.report_folder import STOPPED_BY_TIME
 
 # the report folder's file names (sasnn.plots.report_folder's, kept light for `sasnn --help`)
 REPORT_INDEX = "report.json"
@@ -78,13 +79,15 @@ def _table(predictions):
         if not p.candidates:
             table.add_row(name, "", "", "", *([""] * 3 if fitted else []), note)
         for rank, c in enumerate(p.candidates):
-            row = [name if rank == 0 else "", str(rank + 1), model_name(c.model, c.structure_factor),
-                   f"{c.probability:.3f}"]
+            fit = p.fits[rank] if p.fits else None
+            late = fit is not None and fit.stopped_by_time  # the rank of such a fit is provisional
+            row = [name if rank == 0 else "", f"{rank + 1}{'?' if late else ''}",
+                   model_name(c.model, c.structure_factor), f"{c.probability:.3f}"]
             if fitted:
-                fit = p.fits[rank] if p.fits else None
                 ok = fit is not None and fit.bic != float("inf")
+                shown = _short_parameters(fit) if ok else (fit.message if fit else "")
                 row += [f"{fit.chi2_red:.3g}" if ok else "—", f"{fit.bic:.1f}" if ok else "—",
-                        Text(_short_parameters(fit) if ok else (fit.message if fit else ""))]
+                        Text(shown + (f"\n{STOPPED_BY_TIME}" if late else ""))]
             table.add_row(*row, note if rank == 0 else "")
     return table
 
@@ -113,7 +116,11 @@ def predict(
         "and report.json."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per entry."),
-    fit_time: float = typer.Option(60.0, "--fit-time", help="Seconds each candidate's fit may take."),
+    fit_time: float = typer.Option(
+        None, "--fit-time", help="Safety net, off by default: seconds each candidate's fit may take. "
+        "Fits are bounded by work, so answers repeat on any machine; one this limit stops is marked "
+        "'stopped by time' and its rank is provisional."
+    ),
     workers: int = typer.Option(
         None, "--workers", help="Processes fitting candidates at once with --fit (default: one per CPU)."
     ),
@@ -136,7 +143,7 @@ def predict(
         raise UserError(f"--top must be a positive number of candidates, got {top}")
     if q_units not in (None, "A", "nm"):
         raise UserError(f"--q-units must be A or nm, got {q_units!r}")
-    if not fit_time > 0:
+    if fit_time is not None and not fit_time > 0:
         raise UserError(f"--fit-time must be a positive number of seconds, got {fit_time}")
     if fit_top < 1:
         raise UserError(f"--fit-top must be a positive number of candidates, got {fit_top}")
@@ -177,7 +184,7 @@ def predict(
         raise typer.Exit(2)
 
 
-def _confirm_all(jobs, *, seed: int, fit_time: float, keep: int, keep_pairs, workers: int):
+def _confirm_all(jobs, *, seed: int, fit_time: float | None, keep: int, keep_pairs, workers: int):
     import dataclasses
 
     from sasnn.identify.confirm import confirm

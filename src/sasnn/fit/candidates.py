@@ -10,12 +10,19 @@ For each candidate the fit
    far outside the q window). Without this the normal matrix is singular, the
    optimiser wanders along the valley and the uncertainties are meaningless;
 3. fits ``scale``, ``background`` (≥ 0) and the remaining parameters by
-   Levenberg-Marquardt (bumps' ``lm``, i.e. MPFit with bounds) on the data's own
-   resolution (pinhole dQ, or slit length for USANS), from the best few starts,
-   and keeps the lowest χ²;
+   Levenberg-Marquardt (bumps' ``lm``, i.e. MPFit with bounds; :mod:`sasnn.fit.lm`) on
+   the data's own resolution (pinhole dQ, or slit length for USANS): every one of the
+   best few starts for :data:`PROBE_STEPS` steps, then the :data:`FINALISTS` of lowest
+   BIC on to :data:`MAX_STEPS` or until LM converges, and keeps the lowest BIC;
 4. for classes with counts (shells, pearls, layers), which LM cannot move, tries the
    counts next to the fitted one at the fitted lengths and refits from any that is
    better already (:func:`_recount`).
+
+**Work, not time.** Each fit is bounded by work (draws, starts, LM steps; the message
+states the budget and the model evaluations used), never by the clock, so that the same
+curve, pair, seed and options give bit-identical numbers on any machine, under any
+load, in any process. ``time_limit`` is an optional safety net, off by default; a fit
+it stops says so (``stopped_by_time``) and its rank is provisional.
 
 Uncertainties are bumps' standard errors from the Jacobian at the optimum, not
 rescaled by χ²_red: with χ²_red ≫ 1 (a model that is not quite right, or σ too
@@ -35,7 +42,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,10 +49,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sasnn.fit.determined import undetermined
-from sasnn.fit.problem import OFFSETS, PENALTY, CandidateProblem, identifiable, offset_names
+from sasnn.fit.lm import Clock, LMRun, go_on, run_lm, with_errors
+from sasnn.fit.pool import fit_in_processes
+from sasnn.fit.problem import OFFSETS, PENALTY, CandidateProblem, offset_names
 from sasnn.fit.start import (
     Start,
     draw_starts,
+    evaluation_count,
     integer_ranges,
     parameter_bounds,
     recount,
@@ -66,7 +75,9 @@ __all__ = [
     "rerank",
 ]
 
-MAX_STEPS = 100  # Levenberg-Marquardt iterations per start
+MAX_STEPS = 100  # Levenberg-Marquardt iterations of the best start, its probe included
+PROBE_STEPS = 12  # LM iterations every start gets before only the best go on
+FINALISTS = 2  # starts (best BIC after the probe) that go on to MAX_STEPS
 MIN_POINTS = 10  # fewer points than this is not worth a fit
 
 
@@ -92,12 +103,16 @@ class FitResult:
     n_points, n_free : int
         n and k above.
     seconds : float
-        Wall time of this fit, starts included.
+        Wall time of this fit, starts included (the only number that differs between
+        runs).
     converged : bool
         Whether the optimiser stopped on its own tolerance (not on its step or time
         limit) with a finite χ².
     message : str
-        What happened, in words.
+        What happened, in words, with the work budget and the work done.
+    stopped_by_time : bool
+        The optional wall-clock safety net stopped the fit: its numbers depend on the
+        machine's speed and load, and its rank is provisional.
     """
 
     model: str
@@ -114,6 +129,7 @@ class FitResult:
     seconds: float = 0.0
     converged: bool = False
     message: str = ""
+    stopped_by_time: bool = False
 
     @property
     def name(self) -> str:
@@ -141,11 +157,11 @@ class FitResult:
                 "undetermined": list(self.undetermined),
                 "n_points": self.n_points, "n_free": self.n_free,
                 "seconds": round(self.seconds, 3), "converged": self.converged,
-                "message": self.message}
+                "message": self.message, "stopped_by_time": self.stopped_by_time}
 
 
 def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[str, str | None]],
-                   *, seed: int = 0, time_limit: float = 60.0, n_draws: int = 96,
+                   *, seed: int = 0, time_limit: float | None = None, n_draws: int = 96,
                    n_starts: int = 4, workers: int = 1,
                    on_result: Callable[[FitResult], None] | None = None) -> list[FitResult]:
     """Fit every candidate pair to one curve; results in the candidates' order.
@@ -163,16 +179,19 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         (form factor, structure factor) pairs, e.g. ``[("sphere", "hayter_msa")]``.
     seed : int
         Seeds the prior draws; each pair's stream depends on the seed and its name only.
-    time_limit : float
-        Seconds each candidate may take, draws and all starts together; a draw or LM
-        iteration under way finishes first (a tabulated class's first draws may
-        build tables for minutes: they are cached on disk).
+    time_limit : float or None
+        A safety net, off by default: seconds each candidate may take, draws and all
+        starts together (a draw or LM iteration under way finishes first). Each fit is
+        bounded by work (``n_draws``, ``n_starts``, :data:`PROBE_STEPS` LM steps per
+        start, :data:`MAX_STEPS` for the best), so that the same curve, pairs, seed and
+        options give the same numbers on any machine under any load; a fit the time
+        limit stopped says so (``stopped_by_time``) and is not reproducible.
     n_draws, n_starts : int
         Prior draws simulated per candidate; best draws fitted.
     workers : int
         Processes fitting candidates at once (1: in this process). Each pair's fit is
-        the same whichever process runs it (its draws depend on the seed and the pair),
-        though a fit that reaches ``time_limit`` may stop at another step.
+        the same whichever process runs it (its draws depend on the seed and the pair,
+        its work on nothing else).
     on_result : callable, optional
         Called with each result as it finishes (for progress bars), in finishing order.
 
@@ -196,40 +215,22 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         check_curve(curve)
     options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts)
     if workers > 1 and len(pairs) > 1:
-        return _fit_in_processes(curves, pairs, seed, options, min(workers, len(pairs)), on_result)
-    resolutions = [resolution_for_curve(c) for c in curves]
+        return fit_in_processes(_fit_pair, curves, pairs, seed, options, min(workers, len(pairs)),
+                                on_result)
+    resolutions = [resolution_for_curve(c) for c in curves]  # shared by every pair's fit
     results = []
-    for model, structure_factor in pairs:
-        results.append(fit_candidate(curves, model, structure_factor,
-                                     rng=candidate_rng(seed, model, structure_factor),
-                                     resolutions=resolutions, **options))
+    for pair in pairs:
+        results.append(_fit_pair(curves, pair, seed, resolutions, options))
         if on_result is not None:
             on_result(results[-1])
     return results
 
 
-def _fit_one(curves: list[Curve], pair: tuple[str, str | None], seed: int, options: dict) -> FitResult:
-    """One pair's fit in a worker process (module level, so that it pickles)."""
-    return fit_candidate(curves, *pair, rng=candidate_rng(seed, *pair), **options)
-
-
-def _fit_in_processes(curves, pairs, seed, options, workers, on_result) -> list[FitResult]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from sasnn.simulate.kernels import compile_kernels
-
-    compile_kernels(pairs)  # here, once: concurrent first compiles of one kernel race
-    # spawn, not fork: the parent holds torch's and rich's threads, and fork + threads can deadlock
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_fit_one, curves, pair, seed, options): i for i, pair in enumerate(pairs)}
-        results: list[FitResult | None] = [None] * len(pairs)
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if on_result is not None:
-                on_result(results[futures[future]])
-    return results
+def _fit_pair(curves: list[Curve], pair: tuple[str, str | None], seed: int, resolutions: list,
+              options: dict) -> FitResult:
+    """One pair's fit, the same in this process and in a worker's."""
+    return fit_candidate(curves, *pair, rng=candidate_rng(seed, *pair), resolutions=resolutions,
+                         **options)
 
 
 def candidate_rng(seed: int, model: str, structure_factor: str | None) -> np.random.Generator:
@@ -266,7 +267,7 @@ def check_curve(curve: Curve) -> None:
 
 def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor: str | None, *,
                   rng: np.random.Generator, resolutions: Sequence | None = None,
-                  time_limit: float = 60.0, n_draws: int = 96, n_starts: int = 4) -> FitResult:
+                  time_limit: float | None = None, n_draws: int = 96, n_starts: int = 4) -> FitResult:
     """Fit one pair to one curve (or jointly to entries) from its best prior draws.
 
     See :func:`fit_candidates` for the arguments; ``resolutions`` (one per curve) saves
@@ -276,69 +277,86 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     check_candidate(model, structure_factor)
     for curve in curves:
         check_curve(curve)
-    begin = time.perf_counter()
+    begin, work = time.perf_counter(), evaluation_count()
+    clock = Clock(begin, time_limit)
     if resolutions is None:
         resolutions = [resolution_for_curve(c) for c in curves]
-    deadline = begin + time_limit
     starts, draws = draw_starts(curves, model, structure_factor, resolutions, rng=rng,
-                                n_draws=n_draws, n_keep=n_starts, deadline=deadline)
+                                n_draws=n_draws, n_keep=n_starts, deadline=clock.deadline)
     q = np.concatenate([c.q for c in curves])
+    if not starts and clock.expired():
+        return _failed(model, structure_factor, q, begin, clock,
+                       f"stopped by the {time_limit:g} s time limit after {len(draws)} of {n_draws} "
+                       "prior draws, none of them usable: the rank is provisional")
     if not starts:
-        return _failed(model, structure_factor, q, begin,
-                       f"all {len(draws)} prior draws failed numerically on this curve's q "
-                       f"points" + ("" if len(draws) == n_draws else
-                                    f" ({n_draws - len(draws)} not tried: time limit)"))
+        return _failed(model, structure_factor, q, begin, clock,
+                       f"all {len(draws)} prior draws failed numerically on this curve's q points")
     tab = CATALOG[model].tabulate if structure_factor is None else None
     bounds = parameter_bounds(model, structure_factor, draws)
-    best, tried = None, 0
+    # every start gets PROBE_STEPS of LM; only the best FINALISTS go on, to MAX_STEPS in all
+    runs = []
     for start in starts:
-        if best is not None and time.perf_counter() > deadline:
-            break  # the best start has been fitted; the rest would overrun the time limit
-        tried += 1
+        if runs and clock.expired():
+            break
         problem = CandidateProblem.at(model, structure_factor, start, bounds, curves,
                                        resolutions, tab=tab)
-        run = _run_lm(problem, deadline)
-        best = run if best is None or run[0] < best[0] else best
-    how = f"{tried} of {len(starts)} start(s), best after {best[3]} LM steps"
+        runs.append(run_lm(problem, PROBE_STEPS, clock))
+    # ranked by BIC, not χ²: starts may differ in how many parameters they can determine
+    runs.sort(key=lambda r: r.chi2 + len(r.names) * math.log(len(q)))
+    finalists = [r if r.converged or clock.expired() else go_on(r, MAX_STEPS - PROBE_STEPS, clock)
+                 for r in runs[:FINALISTS]]
+    best = min(finalists, key=lambda r: r.chi2 + len(r.names) * math.log(len(q)))
+    steps = sum(r.steps for r in finalists + runs[FINALISTS:])
+    how = (f"{len(runs)} of {len(starts)} start(s), the best after {best.steps} LM steps "
+           f"({steps} in all)")
     counts = integer_ranges(model, structure_factor)
     if counts and tab is None:
-        best, recounted = _recount(best, counts, draws, bounds, deadline)
+        best, recounted = _recount(best, counts, draws, bounds, clock)
         how += "".join(f", refitted with {name} = {n}" for name, n in recounted)
-    if tab is not None and time.perf_counter() < deadline:
+    if tab is not None and not clock.expired():
         # the table fixed the shape; refine every parameter on the direct kernel
-        chi2, problem, fitted, _, _ = best
-        params = problem.all_parameters({k: v for k, (v, _) in fitted.items()})
+        problem = best.problem
+        params = problem.all_parameters(best.values)
         offsets = tuple((params[s], params[b]) for s, b in map(offset_names, range(len(curves))))
         start = Start({k: v for k, v in params.items() if not k.startswith(OFFSETS)},
-                      offsets, chi2)
+                      offsets, best.chi2)
         refine = CandidateProblem.at(model, None, start,
                                      parameter_bounds(model, None, draws, shape=True),
                                      curves, resolutions, tabulate=False)
-        run = _run_lm(refine, deadline)
-        if run[0] < best[0]:
-            best, how = run, how + f", refined on the direct kernel in {run[3]} steps"
-    chi2, problem, fitted, steps, converged = best
+        run = run_lm(refine, MAX_STEPS, clock)
+        if run.chi2 < best.chi2:
+            best, how = run, how + f", refined on the direct kernel in {run.steps} steps"
+    fitted = with_errors(best)
+    problem, chi2 = best.problem, best.chi2
     values = {k: float(v) for k, (v, _) in fitted.items()}
     intensity = np.concatenate(problem.intensities(values))
     n, k = len(q), len(fitted)
-    converged = converged and bool(np.all(np.abs(problem.residuals(values)) < PENALTY))
+    converged = best.converged and bool(np.all(np.abs(problem.residuals(values)) < PENALTY))
     parameters = {key: (float(v), float(e)) for key, (v, e) in fitted.items()}
     fixed = {key: v for key, v in problem.all_parameters(values).items() if key not in fitted}
+    how += (f"; budget {n_draws} draws, {n_starts} starts x {PROBE_STEPS} LM steps, the best "
+            f"{FINALISTS} to {MAX_STEPS} ({k + 1} model evaluations a step): used "
+            f"{evaluation_count() - work} evaluations")
+    if not converged:
+        how += f"; stopped at the {MAX_STEPS}-step limit before LM converged"
+    stopped = clock.expired()
+    if stopped:
+        how += f"; stopped by the {time_limit:g} s time limit: the rank is provisional"
     return FitResult(
         model, structure_factor, chi2, chi2 / max(n - k, 1), chi2 + k * math.log(n),
         parameters, fixed, q, intensity, n, k, time.perf_counter() - begin, converged,
-        how + ("" if converged else f"; stopped at the {MAX_STEPS}-step or time limit"))
+        how, stopped)
 
 
-def _recount(best: tuple, counts: Mapping[str, tuple[int, int]], draws: Sequence[Mapping],
-             bounds: Mapping, deadline: float, rounds: int = 4) -> tuple[tuple, list]:
+def _recount(best: LMRun, counts: Mapping[str, tuple[int, int]], draws: Sequence[Mapping],
+             bounds: Mapping, clock: Clock, rounds: int = 4) -> tuple[LMRun, list]:
     """Try the counts next to the fitted ones (±1, ±2 shells, pearls or layers) at the
     fitted lengths; refit from any that beats the fit before LM even runs. LM cannot
     change a count, and the start chose it before the lengths were fitted."""
     changes = []
     for _ in range(rounds):
-        chi2, problem = best[0], best[1]
-        params = problem.all_parameters({k: v for k, (v, _) in best[2].items()})
+        chi2, problem = best.chi2, best.problem
+        params = problem.all_parameters(best.values)
         params = {k: v for k, v in params.items() if not k.startswith(OFFSETS)}
         params |= {"scale": 1.0, "background": 0.0}
         screened = []
@@ -347,46 +365,27 @@ def _recount(best: tuple, counts: Mapping[str, tuple[int, int]], draws: Sequence
                 continue
             now = int(round(params[name]))
             for n in (now - 1, now + 1, now - 2, now + 2):
-                if lo <= n <= hi and time.perf_counter() < deadline:
+                if lo <= n <= hi and not clock.expired():
                     start = score_start(problem.curves, problem.model, problem.structure_factor,
                                         recount(params, name, n, draws), problem.resolutions)
                     if start is not None and start.chi2 < chi2:
                         screened.append((start.chi2, name, n, start))
-        if not screened or time.perf_counter() > deadline:
+        if not screened or clock.expired():
             break
         _, name, n, start = min(screened, key=lambda t: t[0])
-        run = _run_lm(CandidateProblem.at(problem.model, problem.structure_factor, start, bounds,
-                                          problem.curves, problem.resolutions), deadline)
-        if not run[0] < chi2:
+        run = run_lm(CandidateProblem.at(problem.model, problem.structure_factor, start, bounds,
+                                          problem.curves, problem.resolutions), MAX_STEPS, clock)
+        if not run.chi2 < chi2:
             break
         best = run
         changes.append((name, n))
     return best, changes
 
 
-def _run_lm(problem: CandidateProblem, deadline: float) -> tuple:
-    """LM fit of the identifiable parameters: (χ², problem, {name: (value, σ)}, steps,
-    stopped on its own tolerance)."""
-    from bumps.fitproblem import FitProblem
-    from bumps.fitters import fit
-
-    names = identifiable(problem)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        bumps_problem = FitProblem(problem.bumps_models(names))
-        hours = max(deadline - time.perf_counter(), 1.0) / 3600
-        result = fit(bumps_problem, method="lm", steps=MAX_STEPS, time=hours)
-        chi2 = 2.0 * bumps_problem.nllf()
-    fitted = dict(zip(result.labels, zip(result.x, result.dx, strict=True), strict=True))
-    steps = int(result.nit or 0)
-    own = steps < MAX_STEPS - 1 and time.perf_counter() < deadline  # nit counts from 0
-    return chi2, problem, {n: fitted[n] for n in names}, steps, own
-
-
-def _failed(model, structure_factor, q, begin, message) -> FitResult:
+def _failed(model, structure_factor, q, begin, clock, message) -> FitResult:
     inf = math.inf
     return FitResult(model, structure_factor, inf, inf, inf, {}, {}, q, np.empty(0), len(q),
-                     0, time.perf_counter() - begin, False, message)
+                     0, time.perf_counter() - begin, False, message, clock.expired())
 
 
 def rerank(results: Sequence[FitResult]) -> list[FitResult]:

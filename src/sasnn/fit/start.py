@@ -14,9 +14,10 @@ curves nearest to the data, computed on the data's own q points and resolution:
    network's preprocessing throws away;
 4. keep the few draws of lowest χ² (:class:`Start`);
 5. rescale every length of each kept draw by one common factor from
-   :data:`STRETCH_SCAN` and keep the best: form-factor fringes make χ² multimodal
-   in size, and this puts each start in the data's basin; then each length alone
-   (:data:`LENGTH_SCAN`), which moves a Bragg peak apart from a layer's fringe;
+   :data:`STRETCH_SCAN`, then :data:`STRETCH_FINE` around the best, and keep the best:
+   form-factor fringes make χ² multimodal in size, and this puts each start in the
+   data's basin; then each length alone (:data:`LENGTH_SCAN`, :data:`LENGTH_FINE`),
+   which moves a Bragg peak apart from a layer's fringe;
 6. for classes with integer parameters (shells, pearls, layers: :func:`integer_ranges`),
    try every value of each in its prior range and keep the best, then scan the
    lengths again. Least squares cannot move a count (χ² is a step function of it),
@@ -53,6 +54,7 @@ __all__ = [
     "Q_WINDOW",
     "Start",
     "draw_starts",
+    "evaluation_count",
     "integer_ranges",
     "linear_scale_background",
     "parameter_bounds",
@@ -66,10 +68,15 @@ __all__ = [
 Q_WINDOW = (0.005, 0.3)  # Å⁻¹: where catalog.py's priors put every class's features
 PD_MIN = 0.02  # lowest fitted polydispersity: dI/d(pd) = 0 at pd = 0, where LM would stick
 STRETCH_BEYOND = 3.0  # features may lie this factor in q outside the data (stretch_range)
-# common length factors tried around each kept draw (draw_starts): ±4 % steps over ×/÷2
-STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 35))
-# factors tried on each length alone, after the common stretch: ±5 % steps over ×/÷1.5
-LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 17))
+# common length factors tried around each kept draw (draw_starts): 12 % steps over ×/÷2,
+# then 4 % steps between the best and its neighbours (coarse to fine: half the model
+# evaluations of a 4 % grid)
+STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 13))
+STRETCH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.122, 1.122, 7)[1:-1] if abs(f - 1) > 1e-9)
+# factors tried on each length alone, after the common stretch: 14 % steps over ×/÷1.5,
+# then 5 % steps between the best and its neighbours
+LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 7))
+LENGTH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.145, 1.145, 7)[1:-1] if abs(f - 1) > 1e-9)
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
@@ -236,8 +243,11 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     # too large starts in the wrong basin. Scanning one common length factor moves
     # every feature along q together, into the data's basin, before LM takes over.
     def stretched(start: Start) -> Start:
-        return _best_variant(start, (_stretch(start.params, factor, units, skip=("radius_effective",))
-                                     for factor in STRETCH_SCAN), score, deadline)
+        for factors in (STRETCH_SCAN, STRETCH_FINE):  # coarse, then fine around the best
+            base = start.params
+            start = _best_variant(start, (_stretch(base, factor, units, skip=("radius_effective",))
+                                          for factor in factors), score, deadline)
+        return start
 
     # then each length alone: a stack's period and its layers' thickness, a core and
     # its shell, set peaks and fringes apart and a common stretch keeps their ratio.
@@ -247,9 +257,11 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
 
     def one_by_one(start: Start) -> Start:
         for name in lengths:
-            if isinstance(start.params.get(name), float):
-                start = _best_variant(start, ({**start.params, name: start.params[name] * factor}
-                                              for factor in LENGTH_SCAN), score, deadline)
+            for factors in (LENGTH_SCAN, LENGTH_FINE):
+                base = start.params
+                if isinstance(base.get(name), float):
+                    start = _best_variant(start, ({**base, name: base[name] * factor}
+                                                  for factor in factors), score, deadline)
         return start
 
     refined = []
@@ -319,9 +331,19 @@ def _shape_key(params: Mapping, tab) -> tuple:
                         if isinstance(v, float) and k not in ("scale", "background", tab.length)))
 
 
+_EVALUATIONS = [0]  # model evaluations in this process: the fits' unit of work
+
+
+def evaluation_count() -> int:
+    """How many model curves :func:`safe_intensity` has computed in this process; a fit
+    reports the difference, the work it did (the same on every machine)."""
+    return _EVALUATIONS[0]
+
+
 def safe_intensity(model: str, structure_factor: str | None, params: Mapping,
                    resolution, *, tabulate: bool = True) -> np.ndarray | None:
     """``model_intensity``, or None where sasmodels fails or returns non-finite values."""
+    _EVALUATIONS[0] += 1
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

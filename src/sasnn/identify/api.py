@@ -76,7 +76,7 @@ def identify(
     joint: bool = False,
     q_units: str | None = None,
     seed: int = 0,
-    fit_time: float = 60.0,
+    fit_time: float | None = None,
     also: Sequence[tuple[str, str | None]] = (),
     fit_top: int = FIT_SHORTLIST,
     workers: int = 1,
@@ -85,7 +85,10 @@ def identify(
     best ``max(top, fit_top)`` and the reference models are fitted and the best ``top``
     (:func:`sasnn.identify.confirm.parsimonious_order`) are returned (with the ``also``
     pairs), fitted by ``workers`` processes. ``model`` defaults to the shipped model; see
-    ``sasnn predict --help`` for the other options."""
+    ``sasnn predict --help`` for the other options. The fits are bounded by work, so the
+    same files and options give the same answer for any ``workers`` and on any machine;
+    ``fit_time`` (seconds per candidate, off by default) is a safety net that breaks this
+    where it fires (``FitResult.stopped_by_time``)."""
     from sasnn.io.read import load_curves
 
     predictor = load_predictor(model)

@@ -188,7 +188,7 @@ def confirm(
     curves: Curve | Sequence[Curve],
     *,
     seed: int = 0,
-    time_limit: float = 60.0,
+    time_limit: float | None = None,
     on_candidate: Callable[[str], None] | None = None,
     keep: int | None = None,
     keep_pairs: Sequence[tuple[str, str | None]] = (),
@@ -203,7 +203,10 @@ def confirm(
     shortlist than is shown is the point: on real data the classifier spreads its
     probability over look-alike models, and the one the data favour is often lower
     than third (README, "Real data: the dev set").
-    ``workers``: processes fitting candidates at once (see :func:`sasnn.fit.candidates.fit_candidates`).
+    ``workers``: processes fitting candidates at once (see :func:`sasnn.fit.candidates.fit_candidates`);
+    the answer is the same for any number. ``time_limit``: the optional per-candidate
+    safety net (off by default); a fit it stopped has ``stopped_by_time`` and a
+    provisional rank.
     ``on_candidate(name)`` is called after each candidate's fit (for progress bars).
     """
     if keep is not None and keep < 1:

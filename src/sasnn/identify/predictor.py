@@ -95,7 +95,8 @@ class Prediction:
             if self.fits:
                 fit = self.fits[i].to_dict()
                 row.update(chi2_red=fit["chi2_red"], bic=fit["bic"], parameters=fit["parameters"],
-                           undetermined=fit["undetermined"], fit_message=fit["message"])
+                           undetermined=fit["undetermined"], fit_message=fit["message"],
+                           stopped_by_time=fit["stopped_by_time"])
             candidates.append(row)
         record = {
             "file": self.file,

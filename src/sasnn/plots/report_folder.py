@@ -15,6 +15,8 @@ from pathlib import Path
 REPORT_INDEX = "report.json"  # lists the files a report wrote, so a rerun may replace them
 REPORT_SUMMARY = "summary.md"  # one table row per entry, for people
 PNG_NAME = re.compile(r"[\w.-]+\.png")
+# beside a fit that --fit-time stopped (its rank, shown as "2?", is provisional)
+STOPPED_BY_TIME = "stopped by --fit-time: not reproducible, rank provisional"
 
 
 def png_names(predictions) -> list[str]:
@@ -56,6 +58,8 @@ def summary(predictions, names: Sequence[str]) -> str:
                 cell += f"; {p.fits[i].chi2_red:.3g}"
                 if p.fits[i].undetermined:
                     cell += f"; undetermined: {' '.join(p.fits[i].undetermined)}"
+            if p.fits and p.fits[i].stopped_by_time:
+                cell += f"; {STOPPED_BY_TIME}"
             cells.append(cell + ")")
         name = Path(p.file).name + (f" [{p.entry}]" if p.entry else "")
         doubt = "; ".join(([p.reason] if p.unsure else []) + twin_notes(p))
@@ -83,4 +87,5 @@ def write_report(folder: Path, jobs, *, on_plot: Callable[[], None] | None = Non
     return names
 
 
-__all__ = ["PNG_NAME", "REPORT_INDEX", "REPORT_SUMMARY", "png_names", "summary", "twin_notes", "write_report"]
+__all__ = ["PNG_NAME", "REPORT_INDEX", "REPORT_SUMMARY", "STOPPED_BY_TIME", "png_names", "summary",
+           "twin_notes", "write_report"]

@@ -135,13 +135,14 @@ def create_app(model: str | Path | None = None, *, predictor=None, fit_processes
 
     @app.post("/api/analyses/{analysis_id}/items/{index}/fit")
     def fit(analysis_id: str, index: int, fit_top: int = Query(FIT_SHORTLIST, ge=1, le=40),
-            fit_time: float = Query(60.0, gt=0, le=600), seed: int = 0):
+            fit_time: float | None = Query(None, gt=0, le=600), seed: int = 0):
         analysis, item = analysis_item(analysis_id, index)
         options = analysis.options
-        # the CLI's --fit: predict the longer shortlist, fit it, keep the best --top by BIC
+        # the CLI's --fit: predict the longer shortlist and the reference models, fit them,
+        # keep the best --top (fits bounded by work; fit_time, off by default, is a safety net)
         shortlist = fitted_shortlist(options["top"], fit_top)
         prediction, curves = predict_groups(predictor, [item.curves], top=shortlist, joint=options["joint"],
-                                            also=options["also"])[0]
+                                            also=options["also"], references=True)[0]
         if not prediction.candidates:
             raise HTTPException(422, f"{item.prediction.file}: no candidates to fit ({prediction.reason})")
 

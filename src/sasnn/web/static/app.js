@@ -141,7 +141,9 @@ function drawItem(item) {
 
 async function startFit(node) {
   const index = node.dataset.index;
-  const query = new URLSearchParams({fit_top: $(".fit-top", node).value, fit_time: $(".fit-time", node).value});
+  const query = new URLSearchParams({fit_top: $(".fit-top", node).value});
+  const limit = $(".fit-time", node).value;  // empty: no time limit, the CLI's default
+  if (limit) query.set("fit_time", limit);
   const state = $(".fit-state", node);
   state.className = "fit-state muted";
   try {
