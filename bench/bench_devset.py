@@ -1,7 +1,7 @@
 """The public dev set (DESIGN.md §8): is the expert's model in our top 3, and do fits agree?
 
     python bench/bench_devset.py [--model RUN_DIR] [--top 3] \\
-        [--fit [--fit-top 10] [--workers 2] [--fit-time 60]] [--with-expert] [--out results.json]
+        [--fit [--fit-top 5] [--workers 2] [--fit-time S]] [--with-expert] [--out results.json]
 
 Runs the same path as `sasnn predict --joint [--fit]` on the real files that ship with
 sasdata and prints a markdown table: the expert's model, our top 3 with calibrated
@@ -118,7 +118,9 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--fit-top", type=int, default=FIT_SHORTLIST,
                         help="with --fit: how many of the classifier's candidates are fitted")
-    parser.add_argument("--fit-time", type=float, default=60.0)
+    parser.add_argument("--fit-time", type=float, default=None,
+                        help="a wall-clock safety net per candidate, off by default (fits are "
+                        "bounded by work)")
     parser.add_argument("--workers", type=int, default=1,
                         help="with --fit: processes fitting candidates at once (the fits are the same)")
     parser.add_argument("--out", type=Path, help="write every number as JSON here")

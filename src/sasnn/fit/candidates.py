@@ -162,7 +162,7 @@ class FitResult:
 
 def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[str, str | None]],
                    *, seed: int = 0, time_limit: float | None = None, n_draws: int = 96,
-                   n_starts: int = 4, workers: int = 1,
+                   n_starts: int = 4, thorough: bool = False, workers: int = 1,
                    on_result: Callable[[FitResult], None] | None = None) -> list[FitResult]:
     """Fit every candidate pair to one curve; results in the candidates' order.
 
@@ -188,6 +188,10 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         limit stopped says so (``stopped_by_time``) and is not reproducible.
     n_draws, n_starts : int
         Prior draws simulated per candidate; best draws fitted.
+    thorough : bool
+        Scan the lengths of each start on one dense grid and take every start to the end
+        of its LM run, instead of coarse-to-fine scans and only the :data:`FINALISTS`:
+        about twice the work, for the few models that must not miss their optimum.
     workers : int
         Processes fitting candidates at once (1: in this process). Each pair's fit is
         the same whichever process runs it (its draws depend on the seed and the pair,
@@ -213,7 +217,7 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         check_candidate(model, structure_factor)
     for curve in curves:
         check_curve(curve)
-    options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts)
+    options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts, thorough=thorough)
     if workers > 1 and len(pairs) > 1:
         return fit_in_processes(_fit_pair, curves, pairs, seed, options, min(workers, len(pairs)),
                                 on_result)
@@ -267,7 +271,8 @@ def check_curve(curve: Curve) -> None:
 
 def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor: str | None, *,
                   rng: np.random.Generator, resolutions: Sequence | None = None,
-                  time_limit: float | None = None, n_draws: int = 96, n_starts: int = 4) -> FitResult:
+                  time_limit: float | None = None, n_draws: int = 96, n_starts: int = 4,
+                  thorough: bool = False) -> FitResult:
     """Fit one pair to one curve (or jointly to entries) from its best prior draws.
 
     See :func:`fit_candidates` for the arguments; ``resolutions`` (one per curve) saves
@@ -282,7 +287,8 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     if resolutions is None:
         resolutions = [resolution_for_curve(c) for c in curves]
     starts, draws = draw_starts(curves, model, structure_factor, resolutions, rng=rng,
-                                n_draws=n_draws, n_keep=n_starts, deadline=clock.deadline)
+                                n_draws=n_draws, n_keep=n_starts, deadline=clock.deadline,
+                                thorough=thorough)
     q = np.concatenate([c.q for c in curves])
     if not starts and clock.expired():
         return _failed(model, structure_factor, q, begin, clock,
@@ -293,7 +299,9 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
                        f"all {len(draws)} prior draws failed numerically on this curve's q points")
     tab = CATALOG[model].tabulate if structure_factor is None else None
     bounds = parameter_bounds(model, structure_factor, draws)
-    # every start gets PROBE_STEPS of LM; only the best FINALISTS go on, to MAX_STEPS in all
+    # every start gets PROBE_STEPS of LM; only the best FINALISTS (thorough: all) go on,
+    # to MAX_STEPS in all
+    n_final = len(starts) if thorough else FINALISTS
     runs = []
     for start in starts:
         if runs and clock.expired():
@@ -304,9 +312,9 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     # ranked by BIC, not χ²: starts may differ in how many parameters they can determine
     runs.sort(key=lambda r: r.chi2 + len(r.names) * math.log(len(q)))
     finalists = [r if r.converged or clock.expired() else go_on(r, MAX_STEPS - PROBE_STEPS, clock)
-                 for r in runs[:FINALISTS]]
+                 for r in runs[:n_final]]
     best = min(finalists, key=lambda r: r.chi2 + len(r.names) * math.log(len(q)))
-    steps = sum(r.steps for r in finalists + runs[FINALISTS:])
+    steps = sum(r.steps for r in finalists + runs[n_final:])
     how = (f"{len(runs)} of {len(starts)} start(s), the best after {best.steps} LM steps "
            f"({steps} in all)")
     counts = integer_ranges(model, structure_factor)
@@ -335,7 +343,8 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     parameters = {key: (float(v), float(e)) for key, (v, e) in fitted.items()}
     fixed = {key: v for key, v in problem.all_parameters(values).items() if key not in fitted}
     how += (f"; budget {n_draws} draws, {n_starts} starts x {PROBE_STEPS} LM steps, the best "
-            f"{FINALISTS} to {MAX_STEPS} ({k + 1} model evaluations a step): used "
+            f"{n_final} to {MAX_STEPS}{', dense length scans' if thorough else ''} "
+            f"({k + 1} model evaluations a step): used "
             f"{evaluation_count() - work} evaluations")
     if not converged:
         how += f"; stopped at the {MAX_STEPS}-step limit before LM converged"

@@ -77,6 +77,11 @@ STRETCH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.122, 1.122, 7)[1:-1] i
 # then 5 % steps between the best and its neighbours
 LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 7))
 LENGTH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.145, 1.145, 7)[1:-1] if abs(f - 1) > 1e-9)
+# a thorough search (the reference models: sasnn.identify.confirm) scans each grid in one
+# dense pass instead, ±4 % and ±5 % steps: on AOT's core contrast the coarse-to-fine pass
+# left core_shell_sphere@hardsphere in a basin 8 BIC units above the dense one's
+DENSE_STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 35))
+DENSE_LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 17))
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
@@ -186,7 +191,8 @@ def _stretch(params: dict, factor: float, units: Mapping[str, str], skip=()) -> 
 
 def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | None,
                 resolutions: Sequence, *, rng: np.random.Generator, n_draws: int = 96,
-                n_keep: int = 3, deadline: float = math.inf) -> tuple[list[Start], list[dict]]:
+                n_keep: int = 3, deadline: float = math.inf,
+                thorough: bool = False) -> tuple[list[Start], list[dict]]:
     """The ``n_keep`` prior draws whose simulated curves lie nearest to the data.
 
     Parameters
@@ -242,8 +248,11 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     # Fringes make χ² multimodal in the lengths: a draw of the right shape but 30 %
     # too large starts in the wrong basin. Scanning one common length factor moves
     # every feature along q together, into the data's basin, before LM takes over.
+    stretch_grids = (DENSE_STRETCH_SCAN,) if thorough else (STRETCH_SCAN, STRETCH_FINE)
+    length_grids = (DENSE_LENGTH_SCAN,) if thorough else (LENGTH_SCAN, LENGTH_FINE)
+
     def stretched(start: Start) -> Start:
-        for factors in (STRETCH_SCAN, STRETCH_FINE):  # coarse, then fine around the best
+        for factors in stretch_grids:  # coarse, then fine around the best (or one dense pass)
             base = start.params
             start = _best_variant(start, (_stretch(base, factor, units, skip=("radius_effective",))
                                           for factor in factors), score, deadline)
@@ -257,7 +266,7 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
 
     def one_by_one(start: Start) -> Start:
         for name in lengths:
-            for factors in (LENGTH_SCAN, LENGTH_FINE):
+            for factors in length_grids:
                 base = start.params
                 if isinstance(base.get(name), float):
                     start = _best_variant(start, ({**base, name: base[name] * factor}

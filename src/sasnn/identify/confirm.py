@@ -48,11 +48,13 @@ POOR_FIT_CHI2 = 30.0
 #: (Kass & Raftery 1995, 2 ln Bayes factor ≈ ΔBIC).
 BIC_TIE = 2.0
 
-#: How many of the classifier's candidates ``--fit`` fits (besides the reference models)
-#: before showing the best ``--top``. On the dev set the expert's model or its family is
-#: in the shipped model's top 3 for 7 of 11 files and in its top 10 for 9 of 11 (README,
-#: "Real data: the dev set"); 10 of the 180 catalogue pairs is 5.6 % of fitting everything.
-FIT_SHORTLIST = 10
+#: How many of the classifier's candidates ``--fit`` fits besides the reference models,
+#: before showing the best ``--top``. It was 10 before the reference models were always
+#: fitted; they now cover the simple shapes the classifier ranks low (on the dev set the
+#: expert's model or family was in its top 3 for 7 of 11 files, its top 10 for 9 of 11),
+#: and 5 puts the main job at 21 s instead of 43 s with the same first answer
+#: (docs/benchmarks.md, "Main job"). ``--fit-top 10`` gives the deeper search.
+FIT_SHORTLIST = 5
 
 #: The models an expert fits first, whatever a classifier says, so that a simple model
 #: that fits is always in the comparison. Each is fitted alone and, where the catalogue
@@ -70,10 +72,11 @@ for _name in REFERENCE_MODELS:  # checked at import, like the catalogue itself
     if _name not in CATALOG:
         raise ValueError(f"REFERENCE_MODELS: {_name!r} is not a catalogue class")
 
-#: Prior draws and starts of a reference model's fit: twice fit_candidates' defaults. The
-#: references are few and mostly cheap, and a simple model that misses its optimum loses
-#: to a complex one as surely as one never fitted (AOT core contrast, seed 0:
-#: core_shell_sphere@hardsphere ends at BIC 125.0 with the defaults, 110.1 with these).
+#: Prior draws and starts of a reference model's fit, twice fit_candidates' defaults, and a
+#: thorough search (dense length scans, every start to the end of LM). The references are
+#: few and mostly cheap, and a simple model that misses its optimum loses to a complex one
+#: as surely as one never fitted (AOT core contrast, seed 0: core_shell_sphere@hardsphere
+#: ends at BIC 118.6 with these draws and starts alone, 110.8 with the thorough search).
 REFERENCE_DRAWS, REFERENCE_STARTS = 192, 8
 
 #: The classifier's summed probability on one structure factor above which the reference
@@ -218,7 +221,8 @@ def confirm(
     deep = [i for i, pair in enumerate(pairs) if pair in references]
     rest = [i for i in range(len(pairs)) if i not in deep]
     results: list = [None] * len(pairs)
-    for chosen, search in ((rest, {}), (deep, dict(n_draws=REFERENCE_DRAWS, n_starts=REFERENCE_STARTS))):
+    for chosen, search in ((rest, {}), (deep, dict(n_draws=REFERENCE_DRAWS, n_starts=REFERENCE_STARTS,
+                                                          thorough=True))):
         if chosen:
             fitted = fit_candidates(curves, [pairs[i] for i in chosen], seed=seed, time_limit=time_limit,
                                     workers=workers, on_result=report, **search)
