@@ -57,6 +57,7 @@ from functools import cache
 import numpy as np
 
 from sasnn.simulate.catalog import _MAX_DIM, CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.constraints import all_of
 from sasnn.simulate.priors import SLD, ModelClass, Prior
 from sasnn.simulate.sampling import _finish, _model_info, median_parameters, sample_parameters
 
@@ -94,16 +95,6 @@ def _below(a: str, b: str | Callable[[dict], float], factor: float = 1.0) -> Cal
         limit = p[b] if isinstance(b, str) else b(p)
         return p if p[a] <= factor * limit else None
     return check
-
-
-def _chain(*rules: Callable[[dict], dict | None]) -> Callable[[dict], dict | None]:
-    def apply(p: dict) -> dict | None:
-        for rule in rules:
-            p = rule(p)
-            if p is None:
-                return None
-        return p
-    return apply
 
 
 def _polymer_micelle(p: dict) -> dict | None:
@@ -144,13 +135,13 @@ _AUXILIARY: Mapping[str, Mapping[str, Prior]] = {
     "surface_fractal": {"_q_cut": Prior(5e-6, 8e-4, "log")},
 }
 PHYSICS: Mapping[str, Callable[[dict], dict | None]] = {
-    "binary_hard_sphere": _chain(_order("radius_sm", "radius_lg"),
+    "binary_hard_sphere": all_of(_order("radius_sm", "radius_lg"),
                                  _below("volfraction_sm", lambda p: 0.6 - p["volfraction_lg"])),
     "raspberry": _order("radius_sm", "radius_lg"),
     "polymer_micelle": _polymer_micelle,
     "pearl_necklace": _below("thick_string", lambda p: 2 * p["radius"]),
     "capped_cylinder": _below("radius", "radius_cap"),
-    "barbell": _chain(_below("radius", "radius_bell"), _below("radius_bell", lambda p: 120.0)),
+    "barbell": all_of(_below("radius", "radius_bell"), _below("radius_bell", lambda p: 120.0)),
     "hollow_rectangular_prism": _below("thickness", "length_a", 0.5),
     "lamellar_stack_caille": _below("thickness", "d_spacing"),
     "lamellar_stack_paracrystal": _below("thickness", "d_spacing"),
@@ -159,7 +150,7 @@ PHYSICS: Mapping[str, Callable[[dict], dict | None]] = {
     "bcc_paracrystal": _below("radius", "dnn", 0.5),
     "fcc_paracrystal": _below("radius", "dnn", 0.5),
     "superball": _below("length_a", lambda p: 120.0),  # sasmodels' rules fail for q·a >~ 100
-    "guinier_porod": _chain(_below("s", lambda p: min(p["porod_exp"], 3.0))),
+    "guinier_porod": all_of(_below("s", lambda p: min(p["porod_exp"], 3.0))),
     "power_law": lambda p: p if abs(p["power"] - 4.0) >= 0.15 else None,  # else porod
     "unified_power_Rg": _unified,
     "rpa": _rpa,
@@ -167,7 +158,7 @@ PHYSICS: Mapping[str, Callable[[dict], dict | None]] = {
     "fractal": _below("radius", "cor_length"),
     "fractal_core_shell": _below("radius", "cor_length"),
     "mass_fractal": _below("radius", "cutoff_length"),
-    "mass_surface_fractal": _chain(_below("rg_primary", "rg_cluster"),
+    "mass_surface_fractal": all_of(_below("rg_primary", "rg_cluster"),
                                    lambda p: p if p["fractal_dim_mass"] + p["fractal_dim_surf"] <= 5.5
                                    else None),
 }
