@@ -122,16 +122,17 @@ def test_upload_rank_fit_and_overlay(server, browser, tmp_path):
     if os.environ.get("SASNN_SCREENSHOT"):
         shutil.copy(shot, os.environ["SASNN_SCREENSHOT"])
 
-    # the p(r) tab: with Dmax auto the CLI's refusal for these data, with Dmax 90 Å the numbers
+    # the p(r) tab: Rg, I(0) and Dmax with Dmax found by the evidence, then with Dmax 90 Å
     item.find_element(By.CSS_SELECTOR, ".tabs button[data-tab=pr]").click()
-    state = item.find_element(By.CSS_SELECTOR, ".pr-state")
-    wait_for(browser, lambda d: "Dmax is not resolved" in state.text, 60, "the p(r) refusal")
+    numbers = item.find_element(By.CSS_SELECTOR, ".pr-numbers")
+    wait_for(browser, lambda d: "Rg (Å)" in numbers.text, 60, "the p(r) numbers")
+    automatic = numbers.text
     dmax = item.find_element(By.CSS_SELECTOR, ".dmax")
     dmax.clear()
     dmax.send_keys("90")
     item.find_element(By.CSS_SELECTOR, ".run-pr").click()
-    wait_for(browser, lambda d: "Rg (Å)" in item.find_element(By.CSS_SELECTOR, ".pr-numbers").text, 60,
-             "the p(r) numbers")
+    wait_for(browser, lambda d: "Rg (Å)" in numbers.text and numbers.text != automatic, 60,
+             "the p(r) numbers with Dmax 90 Å")
     assert item.find_element(By.CSS_SELECTOR, ".plot-guinier canvas")
 
 
