@@ -17,7 +17,7 @@ defaults, as in training):
   [lo / 4^|k|, hi · 4^|k|], i.e. 4x beyond the training range on both sides, never
   below 1 Å. Orientation-averaged classes keep every length <= 2,100 Å, three times
   the training set's cost cap (sasmodels switches to a 5,000-point orientation rule
-  once q·D > 750, catalog._MAX_DIM).
+  once q·D > 750, priors.MAX_DIM).
 * **aspect ratios** (unitless parameters named ``*ratio`` or ``x_*``): log-uniform in
   [1/50, 50]. Where a class's aspect is two lengths (cylinder R and L, ellipsoid axes),
   the lengths are drawn independently, which spans at least that range too.
@@ -56,9 +56,9 @@ from functools import cache
 
 import numpy as np
 
-from sasnn.simulate.catalog import _MAX_DIM, CATALOG, STRUCTURE_FACTORS
+from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
 from sasnn.simulate.constraints import all_of
-from sasnn.simulate.priors import SLD, ModelClass, Prior
+from sasnn.simulate.priors import MAX_DIM, SLD, ModelClass, Prior
 from sasnn.simulate.sampling import _finish, _model_info, median_parameters, sample_parameters
 
 WIDE_VERSION = 1  # bump when the rule below changes: it is part of a wide dataset's spec
@@ -66,7 +66,7 @@ N_TRAINING_DRAWS = 200  # seeded training draws whose extremes give the training
 LENGTH_FACTOR = 4.0  # lengths reach this far beyond the training range, on both sides
 OTHER_FACTOR = 3.0  # other positive, log-spread numbers likewise
 MIN_LENGTH = 1.0  # Å: no body is thinner than an atom
-ORIENTED_MAX_LENGTH = 3 * _MAX_DIM  # Å: cost cap of orientation-averaged classes
+ORIENTED_MAX_LENGTH = 3 * MAX_DIM  # Å: cost cap of orientation-averaged classes
 SLD_RANGE = (-1.0, 7.0)  # 1e-6 Å⁻²
 ASPECT_RANGE = (1 / 50, 50.0)
 COUNT_FACTOR = 4  # counts reach this many times the training high where sasmodels has no limit
