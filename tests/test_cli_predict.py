@@ -49,7 +49,8 @@ def dev(tmp_path):
 
 def check_contract(records: list[dict], top: int) -> None:
     for record in records:
-        assert set(record) == {"file", "entry", "candidates", "unsure", "reason", "q_units_read", "q_range"}
+        assert set(record) == {"file", "entry", "candidates", "unsure", "reason", "q_units_read", "q_range",
+                          "featureless"}
         assert record["q_units_read"] in ("1/A", "1/nm")
         q_min, q_max = record["q_range"]  # Å⁻¹, after conversion
         assert 0 < q_min < q_max < 3

@@ -45,7 +45,8 @@ def test_candidates_are_ranked_calibrated_pairs(run):
         assert all(c.structure_factor is None for c in p.candidates if c.model == "dab")  # never trained so
         assert p.unsure == (p.reason is not None)
     record = predictions[0].to_dict()
-    assert set(record) == {"file", "entry", "candidates", "unsure", "reason", "q_units_read", "q_range"}
+    assert set(record) == {"file", "entry", "candidates", "unsure", "reason", "q_units_read", "q_range",
+                          "featureless"}
     assert record["q_units_read"] is None and len(record["q_range"]) == 2  # curves made in code
     assert set(record["candidates"][0]) == {"model", "structure_factor", "probability"}
     json.dumps(record)
@@ -145,3 +146,32 @@ def test_saliency_attributions_add_up_to_the_logit_change(run):
     attribution, gap = integrated_gradients(model, expl.x, 0, steps=128)
     assert attribution.sum() == pytest.approx(gap, rel=0.05, abs=0.02)
     assert torch.is_grad_enabled()
+
+
+def test_a_featureless_window_is_flagged_whatever_the_network_says(run):
+    # a smeared q^-4 plus background carries no size; a sphere's fringes do (the rule itself
+    # is tested in test_wide.py); the flag and its reason reach the JSON, with and without σ
+    from sasmodels.core import load_model
+    from sasmodels.data import Data1D
+    from sasmodels.direct_model import DirectModel
+    from sasmodels.resolution import Pinhole1D
+
+    run_dir, _ = run
+    predictor = load_predictor(run_dir)
+    q = np.geomspace(0.02, 0.4, 150)
+    dq = 0.05 * q
+    rng = np.random.default_rng(4)
+    smearing = Pinhole1D(q, dq)
+    porod = smearing.apply(1e-6 * smearing.q_calc ** -4) + 0.05
+    data = Data1D(x=q, y=np.ones_like(q), dy=np.ones_like(q), dx=dq)
+    sphere = DirectModel(data, load_model("sphere"))(radius=60.0, scale=0.01, background=0.05)
+    curves = []
+    for name, clean in (("porod", porod), ("sphere", sphere)):
+        sigma = 0.02 * clean
+        curves.append(Curve(q, clean + sigma * rng.standard_normal(len(q)), sigma, dq, source=name))
+    curves.append(dataclasses.replace(curves[0], sigma=None, source="porod without sigma"))
+    flat, fringes, bare = predictor.predict(curves)
+    assert flat.featureless and flat.unsure and flat.reason.startswith("the window shows no size")
+    assert "q^-4.0" in flat.reason and flat.to_dict()["featureless"] is True
+    assert bare.featureless and bare.unsure
+    assert not fringes.featureless and "no size" not in (fringes.reason or "")

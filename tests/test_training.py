@@ -77,10 +77,62 @@ def test_folders_of_one_seed_or_other_classes_are_refused(dataset_dir, tmp_path)
         load_datasets([dataset_dir, tmp_path / "again"], default_grid())
     from sasnn.simulate.datasets import SimulationConfig, generate_dataset
 
-    spheres = SimulationConfig(classes=("sphere",), per_class=4, seed=7)
-    generate_dataset(tmp_path / "spheres", spheres, workers=1)
-    with pytest.raises(ValueError, match="other classes"):
-        load_datasets([dataset_dir, tmp_path / "spheres"], default_grid())
+    beyond = SimulationConfig(classes=("sphere", "vesicle"), per_class=4, seed=7)
+    generate_dataset(tmp_path / "beyond", beyond, workers=1)
+    with pytest.raises(ValueError, match="lacks \\(vesicle\\)"):
+        load_datasets([dataset_dir, tmp_path / "beyond"], default_grid())
+
+
+def test_a_folder_of_fewer_classes_joins_with_the_labels_of_the_widest(dataset_dir, arrays, tmp_path):
+    # an expensive class simulated apart, with fewer curves
+    from sasnn.simulate.datasets import SimulationConfig, generate_dataset
+
+    generate_dataset(tmp_path / "dab", SimulationConfig(classes=("dab",), per_class=4, seed=6), workers=1)
+    both = load_datasets([tmp_path / "dab", dataset_dir], default_grid())
+    assert both.class_names == arrays.class_names  # the widest folder's order, though it comes second
+    assert both.form_factor[:4].tolist() == [2, 2, 2, 2]
+    np.testing.assert_array_equal(both.x[4:], arrays.x)
+
+
+def test_a_dataset_from_before_the_prior_and_nuisance_fields_is_refused_with_its_rebuild(tmp_path):
+    from sasnn.cli import main
+    from sasnn.simulate.shards import read_manifest, write_manifest
+
+    old = make_tiny_dataset(tmp_path / "old", per_class=6, seed=8)
+    manifest = read_manifest(old)
+    del manifest["priors"], manifest["nuisances"]
+    write_manifest(old, manifest)
+    rebuild = (f"sasnn simulate --out {tmp_path / 'old-rebuilt'} --per-class 6 --seed 8 --priors narrow "
+               "--classes sphere,cylinder,dab")
+    with pytest.raises(ValueError, match="does not record priors or nuisances") as info:
+        load_training_arrays(old, default_grid())
+    assert rebuild in str(info.value)
+    with pytest.raises(ValueError, match="older sasnn"):
+        load_datasets([old, make_tiny_dataset(tmp_path / "new", per_class=6, seed=9)], default_grid())
+    proc = subprocess.run([sys.executable, "-m", "sasnn", "train", "--data", str(old), "--out",
+                           str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and rebuild in lines[0], proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_warm_start_copies_the_weights_and_refuses_another_network(arrays, tmp_path):
+    fit(arrays, TINY_CNN, replace(TINY_TRAIN, epochs=1), tmp_path / "a")
+    source = tmp_path / "a" / "model"
+    model = build_model("cnn", TINY_CNN, 3, len(arrays.structure_factors))
+    training.warm_start(model, source, arrays, "cnn", TINY_CNN)
+    for name, tensor in weights(tmp_path / "a").items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    wider = replace(TINY_CNN, hidden=64)
+    with pytest.raises(ValueError, match="differs from this run in model_config"):
+        training.warm_start(build_model("cnn", wider, 3, 5), source, arrays, "cnn", wider)
+    with pytest.raises(ValueError, match="differs from this run in class_names"):
+        training.warm_start(model, source, arrays.without_classes(["dab"]), "cnn", TINY_CNN)
+    fit(arrays, TINY_CNN, replace(TINY_TRAIN, epochs=1, init_from=str(source)), tmp_path / "b")
+    meta = json.loads((tmp_path / "b" / "model" / "meta.json").read_text())
+    assert meta["train_config"]["init_from"] == str(source)  # the run says where it started
+    with pytest.raises(ValueError, match="holds no sasnn model"):
+        fit(arrays, TINY_CNN, replace(TINY_TRAIN, init_from=str(tmp_path)), tmp_path / "c")
 
 
 def test_a_class_can_be_left_out(arrays):

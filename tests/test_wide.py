@@ -147,7 +147,7 @@ def test_unknown_priors_is_one_line_and_exit_2(tmp_path, capsys):
         SimulationConfig(classes=("sphere",), per_class=1, seed=0, priors="bogus")
 
 
-def test_wide_dataset_says_so_and_a_manifest_without_the_field_is_narrow(tmp_path, capsys):
+def test_wide_dataset_says_so_in_its_manifest(tmp_path, capsys):
     out = tmp_path / "wide"
     code = main(["simulate", "--priors", "wide", "--out", str(out), "--per-class", "2",
                  "--classes", "lamellar,power_law", "--workers", "1", "--seed", "3"])
@@ -156,8 +156,7 @@ def test_wide_dataset_says_so_and_a_manifest_without_the_field_is_narrow(tmp_pat
     assert manifest["priors"] == "wide" and dataset_priors(manifest) == "wide"
     assert manifest["spec"]["wide"]["version"] == wide.WIDE_VERSION
     assert set(manifest["spec"]["wide"]["priors"]) == {"lamellar", "power_law"}
-    del manifest["priors"]
-    assert dataset_priors(manifest) == "narrow"
+    assert manifest["nuisances"] == "none"
     assert PRIORS == ("narrow", "wide")
 
 

@@ -67,6 +67,15 @@ def _load_arrays(data: Path | list[Path], grid, with_sigma: bool = False, channe
                                     **labels)
 
 
+def _warm_start_folder(value: str | None) -> str | None:
+    """The absolute model folder ``--init-from`` names ('shipped': the shipped model)."""
+    if value is None:
+        return None
+    from sasnn.identify.model_folder import resolve_model_path
+
+    return str(Path(resolve_model_path(None if value == "shipped" else value)).resolve())
+
+
 @app.command()
 def train(
     data: list[Path] = typer.Option(
@@ -79,12 +88,18 @@ def train(
         None, "--config", help=r"run.toml with \[train] and \[cnn] (or \[sasnets]) tables."
     ),
     architecture: str = typer.Option("cnn", help="cnn, or sasnets (the baseline network)."),
+    init_from: str = typer.Option(
+        None, "--init-from", help="Run or model folder whose weights start the run (a warm start; "
+        "same network, classes and grid), or 'shipped' for the shipped model."
+    ),
 ) -> None:
     """Train the identification network on a simulated dataset; resumable after a kill."""
     from sasnn.learn.preprocessing import channels_for, default_grid
     from sasnn.learn.training import check_run_dir, fit, load_run_config
 
-    train_config, model_config = load_run_config(config, architecture, epochs=epochs, seed=seed)
+    train_config, model_config = load_run_config(
+        config, architecture, epochs=epochs, seed=seed,
+        init_from=_warm_start_folder(init_from))
     check_run_dir(out_dir)
     channels = channels_for(getattr(model_config, "in_channels", 2))  # SASNets reads channel 0 only
     arrays = _load_arrays(data, default_grid(model_config.n_q), with_sigma=train_config.noise_augment > 0,

@@ -16,6 +16,9 @@ renormalised.
 * the data's Q range overlaps the model's grid too little, or most of the data lie
   outside it;
 * the top 3 pairs together have a probability below ``MIN_CONFIDENCE``;
+* the curve is featureless in its window (:mod:`sasnn.learn.featureless`): a power
+  law plus a flat background fits it within its noise, so it holds no size or shape
+  to name, whatever the network says; a generic model is the answer;
 * the entry is slit-smeared (USANS): training curves are all pinhole-smeared, and a
   slit turns q⁻⁴ into q⁻³, so the network reads another model; the fit still can;
 * the curve is unlike the training data: its distance in the network's feature
@@ -38,7 +41,9 @@ import numpy as np
 
 from sasnn.identify.model_folder import is_ensemble, resolve_model_path
 from sasnn.io.curve import Curve
+from sasnn.io.repair import fix_sigma
 from sasnn.learn import evaluation, preprocessing
+from sasnn.learn.featureless import feature_test, featureless_reason
 from sasnn.learn.novelty import FeatureDensity, features
 from sasnn.learn.preprocessing import prepare_curve
 
@@ -56,6 +61,15 @@ SLIT_REASON = ("slit-smeared data (USANS): the classifier was trained on pinhole
 def is_slit_smeared(curve: Curve) -> bool:
     """Whether the entry carries a slit length (USANS) rather than pinhole dQ."""
     return curve.dq_slit is not None and bool(np.any(curve.dq_slit > 0))
+
+
+def _feature_test(curve: Curve, slit: bool):
+    """The featureless rule on one curve; σ estimated as the readers do where it has none,
+    and no pinhole smearing for a slit-smeared entry."""
+    sigma = curve.sigma
+    if sigma is None:
+        sigma = fix_sigma(np.abs(curve.intensity), None, curve.q)[0]
+    return feature_test(curve.q, curve.intensity, sigma, None if slit else curve.dq)
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,7 @@ class Prediction:
     ties: tuple[str, ...] = ()  # after confirm(): fitted pairs the data cannot choose between
     q_units_read: str | None = None  # unit of q in the file ("1/A", "1/nm"); None: not from a file
     notes: tuple[str, ...] = ()  # after confirm(): what the data do not determine (a shape, a size)
+    featureless: bool = False  # a power law plus background fits it (sasnn.learn.featureless)
 
     def to_dict(self) -> dict:
         """The JSON object of DESIGN.md §6: ``q_units_read`` is the unit of q in the file
@@ -106,6 +121,7 @@ class Prediction:
             "reason": self.reason,
             "q_units_read": self.q_units_read,
             "q_range": None if self.q_range is None else [float(v) for v in self.q_range],
+            "featureless": self.featureless,
         }
         if self.fits:
             record["ties"] = list(self.ties)
@@ -243,6 +259,9 @@ class Predictor:
             slit = is_slit_smeared(curve)
             if slit:
                 reasons.insert(0, SLIT_REASON)
+            plain = _feature_test(curve, slit)
+            if plain.featureless:
+                reasons.insert(0, featureless_reason(plain))
             results.append(
                 Prediction(
                     curve.source,
@@ -253,6 +272,7 @@ class Predictor:
                     (cov.q_min, cov.q_max),
                     slit_smeared=slit,
                     q_units_read=curve.meta.get("q_unit"),
+                    featureless=plain.featureless,
                 )
             )
         return results

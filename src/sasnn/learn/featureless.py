@@ -81,6 +81,8 @@ def feature_test(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray,
     from scipy.optimize import least_squares
 
     q, intensity, sigma = (np.asarray(a, dtype=float) for a in (q, intensity, sigma))
+    if dq is not None and np.shape(dq) != q.shape:  # a curve without per-point resolution
+        dq = None
     ok = np.isfinite(q) & np.isfinite(intensity) & np.isfinite(sigma) & (sigma > 0) & (q > 0)
     q, intensity, sigma = q[ok], intensity[ok], sigma[ok]
     dq = None if dq is None else np.asarray(dq, dtype=float)[ok]
@@ -127,10 +129,22 @@ def _starts(x: np.ndarray, intensity: np.ndarray, b_bounds: tuple[float, float])
     return starts
 
 
+def featureless_reason(test: FeatureTest) -> str:
+    """The "unsure" reason for a curve :func:`feature_test` finds featureless."""
+    if not np.isfinite(test.exponent):
+        return (f"the window shows no size: {test.n_points} usable points are too few to see a "
+                "feature; a generic model (power_law, porod, ...) is all the data support")
+    return (f"the window shows no size: a power law (q^{-test.exponent:.2f}) plus a flat background "
+            f"fits all but {test.n_deviant} of {test.n_points} points within {DEVIATION:g}σ, so the "
+            "data support a generic model (power_law, porod, ...), not a particle shape; "
+            "a size needs data at lower q")
+
+
 def featureless_mask(curves) -> np.ndarray:
     """:func:`feature_test`'s verdict for each :class:`~sasnn.io.curve.Curve`, (N,) bool."""
     return np.array([feature_test(c.q, c.intensity, c.sigma, c.dq).featureless for c in curves],
                     dtype=bool)
 
 
-__all__ = ["DEVIATION", "GENERIC_MODELS", "MIN_DEVIANT", "FeatureTest", "featureless_mask", "feature_test"]
+__all__ = ["DEVIATION", "GENERIC_MODELS", "MIN_DEVIANT", "FeatureTest", "featureless_mask",
+           "featureless_reason", "feature_test"]

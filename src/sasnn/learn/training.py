@@ -16,6 +16,7 @@ its last epoch and ends with the same weights as an uninterrupted run.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +63,10 @@ class TrainConfig:
     time_budget_s: float = 0.0  # stop after the epoch that crosses this much training time (0: none)
     num_threads: int = 2  # torch threads: the machine's 2 cores (1 is faster if another job runs)
     device: str = "auto"  # "auto" (CUDA if available, else CPU), "cpu", "cuda", ...
+    # a model folder whose weights start the run (a warm start, e.g. from the shipped
+    # network); "" starts from random weights. Its architecture, classes, structure
+    # factors, grid and input channels must be this run's.
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "lr", "patience", "crop_min_cells")
@@ -146,11 +151,11 @@ def load_training_arrays(
     (``log_sigma``, for the noise augmentation). ``channels``: the input planes of the
     network to be fed (:func:`sasnn.learn.preprocessing.channels_for`).
     """
-    from sasnn.simulate.datasets import iter_shards, read_manifest
+    from sasnn.simulate.datasets import iter_shards, read_dataset
     from sasnn.simulate.shards import MANIFEST, file_sha256
 
     channels = preprocessing.check_channels(channels)
-    manifest = read_manifest(dataset_dir)
+    manifest = read_dataset(dataset_dir)
     classes = list(class_names or manifest["classes"])
     sfs = list(structure_factors or manifest["structure_factors"])
     for label, known, kind in (
@@ -203,16 +208,19 @@ def load_datasets(
     with_sigma: bool = False,
     channels: Sequence[str] = preprocessing.BASE_CHANNELS,
 ) -> ArrayDataset:
-    """Several dataset folders as one training set (e.g. two ``sasnn simulate`` runs).
+    """Several dataset folders as one training set (e.g. narrow and wide ``sasnn simulate`` runs).
 
-    The folders must list the same classes and structure factors and have been
-    simulated with different seeds: the same seed draws the same curves again, which
-    would leak copies of training curves into the validation split.
+    The folders must share their structure factors. Their classes may differ: the
+    labels follow the folder that lists the most classes, and every other folder's
+    classes must be among them (an expensive class can be simulated apart, with fewer
+    curves). Two folders drawn from the same prior set with the same seed must not share
+    a class: they would hold the same curves, and copies of training curves would leak
+    into the validation split.
     ``manifest_sha256`` is then the sha256 of the folders' manifest hashes, in order.
     """
     import hashlib
 
-    from sasnn.simulate.datasets import read_manifest
+    from sasnn.simulate.datasets import read_dataset
 
     dirs = [Path(d) for d in dataset_dirs]
     if not dirs:
@@ -220,19 +228,26 @@ def load_datasets(
     if len(dirs) == 1:
         return load_training_arrays(dirs[0], grid, on_shard=on_shard, with_sigma=with_sigma,
                                     channels=channels)
-    manifests = [read_manifest(d) for d in dirs]
-    first = manifests[0]
-    seeds: dict[int, Path] = {}
+    manifests = [read_dataset(d) for d in dirs]
+    widest = max(range(len(dirs)), key=lambda i: len(manifests[i]["classes"]))
+    classes = list(manifests[widest]["classes"])
+    sfs = list(manifests[widest]["structure_factors"])
+    drawn: dict[tuple, Path] = {}
     for d, manifest in zip(dirs, manifests, strict=True):
-        for key in ("classes", "structure_factors"):
-            if list(manifest[key]) != list(first[key]):
-                raise ValueError(f"{d} lists other {key.replace('_', ' ')} than {dirs[0]}; "
-                                 "simulate both with the same --classes")
-        if manifest["seed"] in seeds:
-            raise ValueError(f"{d} and {seeds[manifest['seed']]} were simulated with the same seed "
-                             f"({manifest['seed']}), so they hold the same curves")
-        seeds[manifest["seed"]] = d
-    parts = [load_training_arrays(d, grid, on_shard=on_shard, with_sigma=with_sigma, channels=channels)
+        if list(manifest["structure_factors"]) != sfs:
+            raise ValueError(f"{d} lists other structure factors than {dirs[widest]}")
+        extra = sorted(set(manifest["classes"]) - set(classes))
+        if extra:
+            raise ValueError(f"{d} holds classes {dirs[widest]} lacks ({', '.join(extra)}); "
+                             "the folder with the most classes must list them all")
+        for name in manifest["classes"]:
+            key = (manifest["seed"], manifest["priors"], name)
+            if key in drawn:
+                raise ValueError(f"{d} and {drawn[key]} drew class {name} from the same priors with "
+                                 f"the same seed ({manifest['seed']}), so they hold the same curves")
+            drawn[key] = d
+    parts = [load_training_arrays(d, grid, on_shard=on_shard, with_sigma=with_sigma, channels=channels,
+                                  class_names=classes, structure_factors=sfs)
              for d in dirs]
     digest = hashlib.sha256("\n".join(part.manifest_sha256 for part in parts).encode()).hexdigest()
     return replace(
@@ -372,7 +387,10 @@ def fit(
     device = choose_device(config.device)
     train, val = split(data, config.val_fraction, config.seed)
     torch.manual_seed(config.seed)
-    model = build_model(kind, model_config, len(data.class_names), len(data.structure_factors)).to(device)
+    model = build_model(kind, model_config, len(data.class_names), len(data.structure_factors))
+    if config.init_from:
+        warm_start(model, Path(config.init_from), data, kind, model_config)
+    model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = _resume(run_dir, model, optimizer)  # {"history": [...], "best": loss, "stale": epochs}
     meta = _base_meta(data, config, spec)
@@ -407,6 +425,31 @@ def fit(
         if progress:
             progress({"event": "epoch", **row})
     return _finish(run_dir, train, val, meta), state["history"]
+
+
+def warm_start(model: nn.Module, source: Path, data: ArrayDataset, kind: str, model_config) -> None:
+    """Copy the weights of the model folder ``source`` into ``model`` (ValueError naming what
+    differs when the two networks do not read and label curves the same way)."""
+    found = existing_checkpoint(source)
+    if found is None:
+        raise ValueError(f"init_from: {source} holds no sasnn model (meta.json + model.safetensors)")
+    trained, meta = load_checkpoint(found)
+    wanted = {
+        "architecture": kind,
+        "model_config": json.loads(json.dumps(asdict(model_config))),
+        "class_names": list(data.class_names),
+        "structure_factors": list(data.structure_factors),
+        "grid": data.grid.tolist(),
+        "channels": list(data.channels),
+    }
+    have = {**{k: meta.get(k) for k in wanted}, "channels": meta.get("preprocessing", {}).get("channels")}
+    differ = [k for k in wanted if k != "grid" and have[k] != wanted[k]]
+    if have["grid"] is None or not np.allclose(have["grid"], wanted["grid"], rtol=1e-12):
+        differ.append("grid")
+    if differ:
+        raise ValueError(f"init_from: {source} differs from this run in {', '.join(differ)}; "
+                         "a warm start needs the same network, labels and input")
+    model.load_state_dict(trained.state_dict())
 
 
 def _batch_event(progress: Callable[[dict], None], epoch: int, curves: int) -> None:
@@ -536,4 +579,5 @@ __all__ = [
     "lr_at",
     "split",
     "train_one_epoch",
+    "warm_start",
 ]

@@ -92,9 +92,45 @@ def dataset_spec(config: SimulationConfig) -> dict:
     return spec
 
 
+#: Manifest fields a dataset needs to be trained or scored on: they say what drew its
+#: curves. Folders simulated before they were recorded are refused, not guessed.
+REQUIRED_FIELDS = ("priors", "nuisances")
+
+
+def read_dataset(directory: Path) -> dict:
+    """The manifest of a dataset folder to train or score on (ValueError naming the folder
+    and the command that rebuilds it when it predates :data:`REQUIRED_FIELDS`)."""
+    manifest = read_manifest(directory)
+    missing = [name for name in REQUIRED_FIELDS if name not in manifest]
+    if missing:
+        raise ValueError(
+            f"{directory} was simulated by an older sasnn: its manifest does not record "
+            f"{' or '.join(missing)}, so what drew its curves is unknown; rebuild it with "
+            f"`{rebuild_command(Path(directory), manifest)}`"
+        )
+    return manifest
+
+
+def rebuild_command(directory: Path, manifest: dict) -> str:
+    """The ``sasnn simulate`` command that draws an old folder's dataset anew, beside it."""
+    config = manifest.get("spec", {}).get("config", {})
+    parts = [f"sasnn simulate --out {directory.with_name(directory.name + '-rebuilt')}",
+             f"--per-class {config.get('per_class', '<N>')}", f"--seed {manifest.get('seed', '<S>')}",
+             "--priors narrow"]
+    classes = manifest.get("classes", [])
+    from sasnn.simulate.catalog import CATALOG
+
+    if classes and list(classes) != list(CATALOG):
+        parts.append(f"--classes {','.join(classes)}")
+    share = config.get("structure_factor_share")
+    if share is not None and share != SimulationConfig.structure_factor_share:
+        parts.append(f"--sf-share {share}")
+    return " ".join(parts)
+
+
 def dataset_priors(manifest: dict) -> str:
-    """The prior set a dataset was drawn from; folders from before the field are narrow."""
-    return manifest.get("priors", "narrow")
+    """The prior set a dataset was drawn from (a manifest read by :func:`read_dataset`)."""
+    return manifest["priors"]
 
 
 def _manifest(config: SimulationConfig, spec: dict, records: dict[str, dict], complete: bool) -> dict:
@@ -250,7 +286,7 @@ def _run_tasks(tasks: list[ShardTask], config: SimulationConfig, workers: int, s
 def iter_shards(directory: Path, *, verify: bool = True) -> Iterator[Shard]:
     """Stream the shards of a complete dataset, in manifest order, one at a time."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    manifest = read_dataset(directory)
     if not manifest["complete"]:
         raise ValueError(
             f"{directory} holds an unfinished dataset; rerun the same `sasnn simulate` command to complete it"
