@@ -95,7 +95,6 @@ def test_a_folder_of_fewer_classes_joins_with_the_labels_of_the_widest(dataset_d
 
 
 def test_a_dataset_from_before_the_prior_and_nuisance_fields_is_refused_with_its_rebuild(tmp_path):
-    from sasnn.cli import main
     from sasnn.simulate.shards import read_manifest, write_manifest
 
     old = make_tiny_dataset(tmp_path / "old", per_class=6, seed=8)
