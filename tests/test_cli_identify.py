@@ -73,6 +73,7 @@ def test_evaluate_json_follows_the_contract(trained, capsys):
     assert 0 <= result["ece"] <= 1 and "ece_before_calibration" in result
     assert set(result["per_class"]) == set(CLASSES)
     assert result["form_factor"]["top3"] == 1.0  # three classes
+    assert result["data"] == {"folder": str(data), "priors": "narrow", "nuisances": "none", "seed": 5}
 
 
 def test_evaluate_report_and_table(trained, capsys, tmp_path):
@@ -82,7 +83,7 @@ def test_evaluate_report_and_table(trained, capsys, tmp_path):
         capsys, "evaluate", "--data", str(data), "--model", str(run_dir / "model"), "--report", str(report)
     )
     assert code == 0, err
-    assert "form factor top-1" in out
+    assert "form factor top-1" in out and "narrow priors" in out
     assert {p.name for p in report.iterdir()} == {"metrics.json", "confusion.png", "per_class.png"}
     assert json.loads((report / "metrics.json").read_text())["confusion_matrix"]["labels"] == list(CLASSES)
 

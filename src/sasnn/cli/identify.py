@@ -167,6 +167,7 @@ def evaluate(
     """Score a model on a labelled dataset: accuracy, macro-F1, calibration, confusions."""
     from sasnn.identify.loading import load_predictor
     from sasnn.learn import evaluation
+    from sasnn.simulate.datasets import read_dataset
     from sasnn.simulate.sampling import family
 
     predictor = load_predictor(model)
@@ -193,6 +194,9 @@ def evaluate(
         families=[family(name) for name in predictor.class_names],
     )
     result["model"] = str(predictor.path)
+    manifest = read_dataset(data)
+    result["data"] = {"folder": str(data), "priors": manifest["priors"], "nuisances": manifest["nuisances"],
+                      "seed": manifest["seed"]}
     result["inference_curves_per_s"] = rate
     if report_dir is not None:
         _write_report(result, report_dir)
@@ -228,7 +232,9 @@ def _print_summary(result: dict) -> None:
     from rich.table import Table
 
     ff, sf = result["form_factor"], result["structure_factor"]
-    table = Table(title=f"{result['n']} curves, model {result['model']}")
+    data = result["data"]
+    table = Table(title=f"{result['n']} curves of {data['folder']} ({data['priors']} priors, "
+                        f"nuisances {data['nuisances']}, seed {data['seed']}), model {result['model']}")
     for column in ("metric", "value"):
         table.add_column(column)
     rows = [
