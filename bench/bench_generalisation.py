@@ -28,15 +28,16 @@ from pathlib import Path
 import numpy as np
 
 from sasnn.identify.loading import load_predictor
-from sasnn.learn.featureless import GENERIC_MODELS, featureless_mask
-from sasnn.simulate.datasets import dataset_priors, iter_shards, read_manifest
+from sasnn.learn.featureless import GENERIC_MODELS
+from sasnn.simulate.datasets import dataset_priors, iter_shards, read_dataset
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)  # on the top-3 form-factor probability
 TARGET_TOP3 = 0.95  # issue 19: top-3 of unflagged predictions
 
 
-def load_set(directory: Path, name: str, per_class: int, seed: int, workers: int):
-    """The curves of a dataset folder, simulating it first if it has no manifest."""
+def load_set(directory: Path, name: str, per_class: int, seed: int, workers: int, limit: int = 0):
+    """The curves of a dataset folder, simulating it first if it has no manifest; with
+    ``limit``, the first ``limit`` curves of each class only."""
     if not (directory / "manifest.json").is_file():
         from sasnn.simulate.catalog import CATALOG
         from sasnn.simulate.datasets import SimulationConfig, generate_dataset
@@ -44,8 +45,13 @@ def load_set(directory: Path, name: str, per_class: int, seed: int, workers: int
         config = SimulationConfig(classes=tuple(CATALOG), per_class=per_class, seed=seed,
                                   priors="wide" if name == "wide" else "narrow")
         generate_dataset(directory, config, workers=workers)
-    manifest = read_manifest(directory)
-    curves = [shard.curve(i) for shard in iter_shards(directory) for i in range(len(shard))]
+    manifest = read_dataset(directory)
+    curves, kept = [], Counter()
+    for shard in iter_shards(directory):
+        for i in range(len(shard)):
+            if not limit or kept[shard.class_name] < limit:
+                curves.append(shard.curve(i))
+                kept[shard.class_name] += 1
     return manifest, curves
 
 
@@ -92,7 +98,7 @@ def score_set(predictor, curves) -> dict:
         "confidence": np.take_along_axis(p_ff, order, axis=1).sum(axis=1),
         "unsure": np.array([p.unsure for p in predictions]),
         "first_pair_model": [p.candidates[0].model if p.candidates else None for p in predictions],
-        "featureless": featureless_mask(curves),
+        "featureless": np.array([p.featureless for p in predictions], dtype=bool),  # the same rule
         "where": [where(c) for c in curves],
     }
 
@@ -231,6 +237,8 @@ def main(argv=None) -> None:
     parser.add_argument("--per-class", type=int, default=20, help="when a set must be simulated")
     parser.add_argument("--seed", type=int, default=19, help="when a set must be simulated")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--limit-per-class", type=int, default=0, metavar="N",
+                        help="score the first N curves of each class only (0: all)")
     args = parser.parse_args(argv)
     if not args.set and not args.results:
         parser.error("give at least one --set NAME=DIR or --results JSON")
@@ -247,7 +255,8 @@ def main(argv=None) -> None:
         if not folder:
             parser.error(f"--set {item!r}: expected NAME=DIR")
         start = time.perf_counter()
-        manifest, curves = load_set(Path(folder), name, args.per_class, args.seed, args.workers)
+        manifest, curves = load_set(Path(folder), name, args.per_class, args.seed, args.workers,
+                                    args.limit_per_class)
         s = score_set(predictor, curves)
         results[name] = {"folder": folder, "priors": dataset_priors(manifest), "seed": manifest["seed"],
                          **summarise(s, predictor.class_names)}

@@ -164,3 +164,23 @@ def test_narrow_spec_is_unchanged_by_the_field():
     # folders simulated before --priors existed keep their spec, so they still resume
     spec = dataset_spec(SimulationConfig(classes=("sphere",), per_class=1, seed=0))
     assert "priors" not in spec["config"] and "wide" not in spec
+
+
+def test_monodisperse_draws_show_the_deep_minima_a_size_distribution_fills():
+    # the sphere's first zero, qR = 4.493: sharp for the monodisperse draws the wide priors
+    # make, filled in by a 0.3 size distribution, whatever its type
+    from sasmodels.resolution import Perfect1D
+
+    from sasnn.simulate.kernels import model_intensity
+
+    rng = np.random.default_rng(5)
+    depths = {"mono": [], "poly": []}
+    while min(len(v) for v in depths.values()) < 4:
+        params = wide.sample_wide(CATALOG["sphere"], rng)
+        width = params["radius_pd"]
+        if 0 < width < 0.3:
+            continue
+        q = np.linspace(0.8, 1.2, 201) * 4.493 / params["radius"]
+        curve = model_intensity("sphere", None, {**params, "background": 0.0}, Perfect1D(q), tabulate=False)
+        depths["mono" if width == 0 else "poly"].append(curve.min() / curve.max())
+    assert max(depths["mono"]) < 1e-3 < 0.05 < min(depths["poly"]), depths

@@ -140,11 +140,5 @@ def featureless_reason(test: FeatureTest) -> str:
             "a size needs data at lower q")
 
 
-def featureless_mask(curves) -> np.ndarray:
-    """:func:`feature_test`'s verdict for each :class:`~sasnn.io.curve.Curve`, (N,) bool."""
-    return np.array([feature_test(c.q, c.intensity, c.sigma, c.dq).featureless for c in curves],
-                    dtype=bool)
-
-
-__all__ = ["DEVIATION", "GENERIC_MODELS", "MIN_DEVIANT", "FeatureTest", "featureless_mask",
-           "featureless_reason", "feature_test"]
+__all__ = ["DEVIATION", "GENERIC_MODELS", "MIN_DEVIANT", "FeatureTest", "featureless_reason",
+           "feature_test"]
