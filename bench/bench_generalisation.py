@@ -237,11 +237,17 @@ def main(argv=None) -> None:
     parser.add_argument("--per-class", type=int, default=20, help="when a set must be simulated")
     parser.add_argument("--seed", type=int, default=19, help="when a set must be simulated")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--limit-per-class", type=int, default=0, metavar="N",
-                        help="score the first N curves of each class only (0: all)")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=N",
+                        help="score only the first N curves of each class of set NAME (repeatable)")
     args = parser.parse_args(argv)
     if not args.set and not args.results:
         parser.error("give at least one --set NAME=DIR or --results JSON")
+    limits = {}
+    for item in args.limit:
+        name, _, n = item.partition("=")
+        if not n.isdigit():
+            parser.error(f"--limit {item!r}: expected NAME=N")
+        limits[name] = int(n)
     predictor = load_predictor(args.model)
     results, timings = {}, {}
     for path in args.results:
@@ -256,7 +262,7 @@ def main(argv=None) -> None:
             parser.error(f"--set {item!r}: expected NAME=DIR")
         start = time.perf_counter()
         manifest, curves = load_set(Path(folder), name, args.per_class, args.seed, args.workers,
-                                    args.limit_per_class)
+                                    limits.get(name, 0))
         s = score_set(predictor, curves)
         results[name] = {"folder": folder, "priors": dataset_priors(manifest), "seed": manifest["seed"],
                          **summarise(s, predictor.class_names)}
