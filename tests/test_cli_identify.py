@@ -62,6 +62,19 @@ def test_rerunning_a_finished_train_is_harmless(trained, capsys):
     assert "trained 2 epochs" in err
 
 
+def test_a_warm_start_from_the_trained_run_and_a_bad_one(trained, capsys):
+    root, data, run_dir = trained
+    config = root / "run.toml"
+    code, _, err = run(capsys, "train", "--data", str(data), "--out", str(root / "warm"), "--epochs", "1",
+                       "--config", str(config), "--init-from", str(run_dir))
+    assert code == 0, err
+    meta = json.loads((root / "warm" / "model" / "meta.json").read_text())
+    assert meta["train_config"]["init_from"] == str((run_dir / "model").resolve())
+    code, _, err = run(capsys, "train", "--data", str(data), "--out", str(root / "cold"),
+                       "--init-from", str(root / "nowhere"))
+    assert code != 0 and "--init-from" in one_line_error(err) and not (root / "cold").exists()
+
+
 def test_evaluate_json_follows_the_contract(trained, capsys):
     _, data, run_dir = trained
     code, out, err = run(capsys, "evaluate", "--data", str(data), "--model", str(run_dir), "--json")
@@ -124,7 +137,7 @@ def test_bad_inputs_give_one_line(trained, capsys, tmp_path):
     assert code == 1 and "is not a sasnn dataset" in one_line_error(err)
     twice = ["--data", str(data), "--data", str(data)]
     code, _, err = run(capsys, "train", *twice, "--out", str(tmp_path / "r4"))
-    assert code == 1 and "simulated with the same seed" in one_line_error(err)
+    assert code == 1 and "with the same seed" in one_line_error(err)
     code, _, err = run(capsys, "evaluate", "--data", str(data), "--model", str(tmp_path / "nowhere"))
     assert code == 1 and "does not exist" in one_line_error(err)
     code, _, err = run(capsys, "evaluate", "--data", str(data), "--model", str(data))

@@ -73,7 +73,10 @@ def _warm_start_folder(value: str | None) -> str | None:
         return None
     from sasnn.identify.model_folder import resolve_model_path
 
-    return str(Path(resolve_model_path(None if value == "shipped" else value)).resolve())
+    try:
+        return str(Path(resolve_model_path(None if value == "shipped" else value)).resolve())
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(str(exc).replace("--model", "--init-from", 1)) from None
 
 
 @app.command()
