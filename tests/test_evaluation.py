@@ -125,3 +125,22 @@ def test_report_has_the_contract_keys(labelled):
     assert set(result["per_class"]) == set("abcdef")
     assert result["by_setup"]["saxs-lab"]["n"] == 500 and result["by_noise"]["1-3%"]["n"] == 500
     assert np.sum(result["confusion_matrix"]["counts"]) == 500
+
+
+def test_the_confidence_threshold_keeps_the_largest_share_that_reaches_the_target():
+    from sasnn.learn.evaluation import confidence_for_accuracy, top_k_confidence
+
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([1, 1, 1, 0, 1, 0], bool)
+    assert confidence_for_accuracy(correct, confidence, 1.0) == 0.9
+    assert confidence_for_accuracy(correct, confidence, 0.8) == 0.7  # 4 of 5 right
+    assert confidence_for_accuracy(~correct, confidence, 0.9) == 1.0  # never reached: flag all
+    rng = np.random.default_rng(0)
+    conf = rng.random(2000)
+    right = rng.random(2000) < conf  # right as often as confident
+    t = confidence_for_accuracy(right, conf, 0.9)
+    kept = conf >= t
+    assert right[kept].mean() >= 0.9 and 0.1 < kept.mean() < 0.35  # brute force agrees
+    assert all(right[conf >= s].mean() < 0.9 for s in np.sort(conf[conf < t])[-20:])
+    p = np.array([[0.5, 0.3, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]])
+    np.testing.assert_allclose(top_k_confidence(p, 3), [0.9, 0.75])

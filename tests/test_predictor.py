@@ -80,26 +80,37 @@ def test_unsure_when_the_data_miss_the_grid(run):
     assert bad.unsure and bad.candidates == () and "at least 2 points" in bad.reason
 
 
-def test_low_confidence_is_judged_on_the_top_three_pairs(run, monkeypatch):
+def test_low_confidence_is_judged_on_the_top_form_factors_at_the_models_level(run, monkeypatch):
+    from types import MappingProxyType
+
     run_dir, curves = run
-    predictor = load_predictor(run_dir)
-    n_pairs = sum(len(sfs) for sfs in predictor.meta["pairs"])
-    monkeypatch.setattr(predict.evaluation, "energy_score",
-                        lambda logits, t: np.full(len(logits), -np.inf))  # never "unlike training"
+    trained = load_predictor(run_dir)
+    levels = trained.meta["unsure"]
+    assert levels["unsure_top3"] == 0.95 and set(levels["min_confidence_by_priors"]) == {"narrow"}
+    assert levels["min_confidence"] == max(0.5, levels["min_confidence_by_priors"]["narrow"])
+    predictor = dataclasses.replace(trained, meta=MappingProxyType(
+        {**trained.meta, "unsure": {**levels, "min_confidence": 0.8}}))
+    monkeypatch.setattr(predict, "SHORTLIST", 2)  # the tiny model knows 3 classes
     monkeypatch.setattr(Predictor, "feature_distance", lambda self, x: np.full(len(x), -np.inf))
     flat = np.zeros((1, len(predictor.class_names))), np.zeros((1, len(predictor.structure_factors)))
     monkeypatch.setattr(Predictor, "logits", lambda self, x: (np.repeat(flat[0], len(x), 0),
                                                               np.repeat(flat[1], len(x), 0)))
-    (even,) = predictor.predict(curves[:1], top_k=1)  # every allowed pair equally likely
-    assert even.candidates[0].probability == pytest.approx(1 / n_pairs)
-    assert n_pairs >= 7 and 3 / n_pairs < predict.MIN_CONFIDENCE
-    assert even.unsure and f"top 3 candidates together have p = {3 / n_pairs:.2f} < 0.5" in even.reason
+    (even,) = predictor.predict(curves[:1], top_k=1)  # every class equally likely
+    assert even.unsure and ("top 2 models together have p = 0.67 < 0.80, the level above which 95 % "
+                            "of validation predictions are right") in even.reason
     sharp = np.zeros_like(flat[0]), np.zeros_like(flat[1])
     sharp[0][0, :2], sharp[1][0, 0] = 50.0, 50.0  # two classes share the probability
     monkeypatch.setattr(Predictor, "logits", lambda self, x: sharp)
     (split,) = predictor.predict(curves[:1], top_k=1)
     assert split.candidates[0].probability == pytest.approx(0.5, abs=0.01)
     assert not split.unsure  # a 50:50 first place is not doubt about the shortlist
+    older = dataclasses.replace(predictor, meta=MappingProxyType(
+        {**trained.meta, "unsure": {k: v for k, v in levels.items() if "confidence" not in k}}))
+    monkeypatch.setattr(Predictor, "logits", lambda self, x: (np.repeat(flat[0], len(x), 0),
+                                                              np.repeat(flat[1], len(x), 0)))
+    monkeypatch.setattr(predict, "SHORTLIST", 1)
+    (before,) = older.predict(curves[:1], top_k=1)  # a checkpoint from before the level: 0.5
+    assert before.unsure and "top 1 models together have p = 0.33 < 0.50" in before.reason
 
 
 def test_the_predictor_is_immutable(run):

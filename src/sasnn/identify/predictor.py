@@ -15,7 +15,8 @@ renormalised.
 
 * the data's Q range overlaps the model's grid too little, or most of the data lie
   outside it;
-* the top 3 pairs together have a probability below ``MIN_CONFIDENCE``;
+* the top 3 form factors together have a probability below the model's level
+  (``meta['unsure']['min_confidence']``; ``MIN_CONFIDENCE`` for older checkpoints);
 * the curve is featureless in its window (:mod:`sasnn.learn.featureless`): a power
   law plus a flat background fits it within its noise, so it holds no size or shape
   to name, whatever the network says; a generic model is the answer;
@@ -48,9 +49,11 @@ from sasnn.learn.novelty import FeatureDensity, features
 from sasnn.learn.preprocessing import prepare_curve
 
 # A shortlist is what the user acts on (and what --fit checks), so confidence is the
-# probability that the answer is among the top SHORTLIST pairs, not that it is the first:
+# probability that the form factor is among the top SHORTLIST, not that it is the first:
 # classes that look alike in the data's window split the probability between them
-# without making the shortlist doubtful.
+# without making the shortlist doubtful. The level under which a prediction is unsure is
+# the model's own (meta "unsure"/"min_confidence", set in training where the predictions
+# left unflagged are right 95 % of the time); checkpoints without one use MIN_CONFIDENCE.
 SHORTLIST = 3
 MIN_CONFIDENCE = 0.5  # shortlist probability under which a prediction is "unsure"
 MIN_FRACTION_INSIDE = 0.5  # share of the data points that must fall on the model's grid
@@ -237,7 +240,9 @@ class Predictor:
                 prepared.append(np.zeros((len(self.channels), len(self.grid)), np.float32))
         x = np.stack(prepared) if prepared else np.zeros((0, len(self.channels), len(self.grid)), np.float32)
         ff_logits, sf_logits = self.logits(x)
-        joint = self._joint(*self._calibrated(ff_logits, sf_logits))
+        p_ff, p_sf = self._calibrated(ff_logits, sf_logits)
+        joint = self._joint(p_ff, p_sf)
+        confidence = evaluation.top_k_confidence(p_ff, SHORTLIST)
         energy = evaluation.energy_score(ff_logits, self.meta["temperatures"]["form_factor"])
         distance = self.feature_distance(x)
         results = []
@@ -254,8 +259,7 @@ class Predictor:
                     candidates += (Candidate(*pair, float(joint[i, c, s])),)
                     shown.add(pair)
             cov = preprocessing.coverage(curve.q, curve.intensity, self.grid)
-            shortlist = float(np.sort(joint[i].ravel())[-SHORTLIST:].sum())
-            reasons = self._unsure_reasons(cov, shortlist, energy[i], distance[i])
+            reasons = self._unsure_reasons(cov, float(confidence[i]), energy[i], distance[i])
             slit = is_slit_smeared(curve)
             if slit:
                 reasons.insert(0, SLIT_REASON)
@@ -326,13 +330,16 @@ class Predictor:
             )
         elif cov.fraction_inside < MIN_FRACTION_INSIDE:
             reasons.append(f"{window}: {100 * (1 - cov.fraction_inside):.0f} % of the points lie outside it")
-        if shortlist < MIN_CONFIDENCE:
+        levels = self.meta["unsure"]
+        level = levels.get("min_confidence", MIN_CONFIDENCE)
+        if shortlist < level:
+            why = (f", the level above which {100 * levels['unsure_top3']:g} % of validation predictions "
+                   "are right" if "unsure_top3" in levels else "")
             reasons.append(
-                f"low confidence: the classifier's top {SHORTLIST} candidates together have "
-                f"p = {shortlist:.2f} < {MIN_CONFIDENCE}"
+                f"low confidence: the classifier's top {SHORTLIST} models together have "
+                f"p = {shortlist:.2f} < {level:.2f}{why}"
             )
         share = 100 * self.meta["train_config"]["unsure_rate"]
-        levels = self.meta["unsure"]
         if self.density is not None:
             name, value, threshold = "feature distance", distance, levels["feature_distance_threshold"]
         else:

@@ -123,6 +123,26 @@ def energy_threshold(logits: np.ndarray, temperature: float, quantile: float) ->
     return float(np.quantile(energy_score(logits, temperature), quantile))
 
 
+def top_k_confidence(probabilities: np.ndarray, k: int = 3) -> np.ndarray:
+    """The probability that the answer is among the ``k`` most probable classes, (N,)."""
+    return np.sort(probabilities, axis=1)[:, -k:].sum(axis=1)
+
+
+def confidence_for_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float) -> float:
+    """The lowest confidence threshold at which the rows kept (confidence >= it) are right
+    at least ``target`` of the time; 1.0 when no threshold reaches it.
+
+    Rows are taken most confident first and the largest such prefix is kept, so the
+    threshold leaves as many rows unflagged as the target allows on these rows."""
+    correct = np.asarray(correct, dtype=bool)
+    if correct.size == 0:
+        return 1.0
+    order = np.argsort(-confidence, kind="stable")
+    running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(running >= target)
+    return float(confidence[order][ok[-1]]) if ok.size else 1.0
+
+
 def summary(
     ff_true: np.ndarray,
     ff_logits: np.ndarray,
@@ -207,6 +227,7 @@ def report(
 
 __all__ = [
     "accuracy_by_group",
+    "confidence_for_accuracy",
     "confusion_matrix",
     "energy_score",
     "energy_threshold",
@@ -219,4 +240,5 @@ __all__ = [
     "softmax",
     "summary",
     "top_k_accuracy",
+    "top_k_confidence",
 ]

@@ -60,6 +60,9 @@ class TrainConfig:
     val_fraction: float = 0.1  # held out for early stopping, calibration and the "unsure" threshold
     sf_loss_weight: float = 1.0  # loss = CE(form factor) + this * CE(structure factor)
     unsure_rate: float = 0.05  # share of validation curves the out-of-distribution test flags
+    # top-3 accuracy the predictions not flagged "unsure" must reach on the validation curves
+    # of every prior set in the data: it sets the confidence under which a prediction is unsure
+    unsure_top3: float = 0.95
     time_budget_s: float = 0.0  # stop after the epoch that crosses this much training time (0: none)
     num_threads: int = 2  # torch threads: the machine's 2 cores (1 is faster if another job runs)
     device: str = "auto"  # "auto" (CUDA if available, else CPU), "cpu", "cuda", ...
@@ -75,6 +78,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.noise_augment <= 3:
             raise ValueError(f"TrainConfig.noise_augment must be in [0, 3] (σ), got {self.noise_augment}")
+        if not 0 < self.unsure_top3 < 1:
+            raise ValueError(f"TrainConfig.unsure_top3 must be in (0, 1), got {self.unsure_top3}")
         for name in ("crop_probability", "val_fraction", "unsure_rate"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {getattr(self, name)}")
@@ -105,6 +110,7 @@ class ArrayDataset:
     manifest_sha256: str
     log_sigma: np.ndarray | None = None  # (N, n_q) float16, preprocessing.grid_log_sigma; for add_noise
     channels: tuple[str, ...] = preprocessing.BASE_CHANNELS  # what x's C planes hold
+    priors: np.ndarray | None = None  # (N,) str, the prior set each curve was drawn from
 
     def __len__(self) -> int:
         return len(self.x)
@@ -118,6 +124,7 @@ class ArrayDataset:
             noise=self.noise[index],
             setup=self.setup[index],
             log_sigma=None if self.log_sigma is None else self.log_sigma[index],
+            priors=None if self.priors is None else self.priors[index],
         )
 
     def without_classes(self, names: Sequence[str]) -> ArrayDataset:
@@ -197,6 +204,7 @@ def load_training_arrays(
         file_sha256(Path(dataset_dir) / MANIFEST),
         np.concatenate(log_sigma) if with_sigma else None,
         channels,
+        np.full(sum(len(part) for part in ff), manifest["priors"]),
     )
 
 
@@ -259,6 +267,7 @@ def load_datasets(
         setup=np.concatenate([part.setup for part in parts]),
         manifest_sha256=digest,
         log_sigma=np.concatenate([part.log_sigma for part in parts]) if with_sigma else None,
+        priors=np.concatenate([part.priors for part in parts]),
     )
 
 
@@ -482,6 +491,7 @@ def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -
         "epoch": best_meta["epoch"],
         "temperatures": {"form_factor": t_ff, "structure_factor": t_sf},
         "unsure": {
+            **_confidence_levels(ff_logits, t_ff, val, meta["train_config"]["unsure_top3"]),
             "energy_threshold": evaluation.energy_threshold(ff_logits, t_ff, quantile),
             "feature_distance_threshold": float(
                 np.quantile(density.score(features(model, val.x, layer=density.layer)), quantile)),
@@ -490,6 +500,27 @@ def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -
     }
     save_checkpoint(run_dir / "model", model, final, also_write=density.save)
     return model.eval()
+
+
+#: The least confidence threshold: below it a prediction is unsure whatever the data.
+MIN_CONFIDENCE = 0.5
+
+
+def _confidence_levels(ff_logits: np.ndarray, temperature: float, val: ArrayDataset, target: float) -> dict:
+    """The top-3 confidence under which a prediction is flagged unsure: the lowest at which
+    the validation curves of each prior set left unflagged are right (top-3) ``target`` of
+    the time, the strictest of the sets, and never below :data:`MIN_CONFIDENCE`. Curves
+    of a wider prior set are harder, so one threshold for the mix would hold on the easy
+    curves and fail on the hard ones."""
+    probabilities = evaluation.softmax(ff_logits, temperature)
+    confidence = evaluation.top_k_confidence(probabilities, 3)
+    hit3 = np.any(np.argsort(-probabilities, axis=1)[:, :3] == val.form_factor[:, None], axis=1)
+    groups = val.priors if val.priors is not None else np.full(len(val), "narrow")
+    by_priors = {str(name): evaluation.confidence_for_accuracy(hit3[groups == name], confidence[groups == name],
+                                                               target)
+                 for name in np.unique(groups)}
+    return {"min_confidence": max(MIN_CONFIDENCE, *by_priors.values()),
+            "min_confidence_by_priors": by_priors, "unsure_top3": target}
 
 
 def _fit_density(model: nn.Module, train: ArrayDataset, seed: int) -> FeatureDensity:
