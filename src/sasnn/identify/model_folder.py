@@ -21,9 +21,22 @@ def shipped_model_path() -> Path:
     return Path(str(resources.files("sasnn") / "data" / "model"))
 
 
+def bundled_models() -> dict[str, Path]:
+    """Models shipped beside the default one, by the name ``--model`` takes (for
+    comparison: the default before it was replaced, or an alternative)."""
+    root = Path(str(resources.files("sasnn") / "data" / "models"))
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / META).is_file() or (p / ENSEMBLE).is_file()}
+
+
 def resolve_model_path(path: str | Path | None) -> Path:
     """A model folder from ``--model``: a run folder, a checkpoint folder, an ensemble
-    folder (:mod:`sasnn.identify.ensemble`), or None (shipped)."""
+    folder (:mod:`sasnn.identify.ensemble`), the name of a bundled model
+    (:func:`bundled_models`), or None (shipped)."""
+    bundled = bundled_models()
+    if isinstance(path, str) and path in bundled and not Path(path).exists():
+        return bundled[path]
     if path is None:
         shipped = shipped_model_path()
         if not ((shipped / META).is_file() or (shipped / ENSEMBLE).is_file()):
@@ -38,11 +51,12 @@ def resolve_model_path(path: str | Path | None) -> Path:
     if (path / META).is_file() or (path / ENSEMBLE).is_file():
         return path
     if not path.exists():
-        raise FileNotFoundError(f"--model {path} does not exist")
+        names = f" (bundled models: {', '.join(bundled)})" if bundled else ""
+        raise FileNotFoundError(f"--model {path} does not exist{names}")
     raise FileNotFoundError(
         f"--model {path} is neither a finished training run (no model/{META}), a checkpoint "
         f"(no {META}) nor an ensemble (no {ENSEMBLE})"
     )
 
 
-__all__ = ["ENSEMBLE", "is_ensemble", "resolve_model_path", "shipped_model_path"]
+__all__ = ["ENSEMBLE", "bundled_models", "is_ensemble", "resolve_model_path", "shipped_model_path"]
