@@ -516,9 +516,10 @@ def _confidence_levels(ff_logits: np.ndarray, temperature: float, val: ArrayData
     confidence = evaluation.top_k_confidence(probabilities, 3)
     hit3 = np.any(np.argsort(-probabilities, axis=1)[:, :3] == val.form_factor[:, None], axis=1)
     groups = val.priors if val.priors is not None else np.full(len(val), "narrow")
-    by_priors = {str(name): evaluation.confidence_for_accuracy(hit3[groups == name], confidence[groups == name],
-                                                               target)
-                 for name in np.unique(groups)}
+    by_priors = {}
+    for name in np.unique(groups):
+        mask = groups == name
+        by_priors[str(name)] = evaluation.confidence_for_accuracy(hit3[mask], confidence[mask], target)
     return {"min_confidence": max(MIN_CONFIDENCE, *by_priors.values()),
             "min_confidence_by_priors": by_priors, "unsure_top3": target}
 
