@@ -231,7 +231,8 @@ def main(argv=None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=DIR",
                         help="a test set (repeatable), e.g. wide=data/wide")
     parser.add_argument("--results", action="append", default=[], type=Path, metavar="JSON",
-                        help="also tabulate the sets of an earlier run's results.json (repeatable)")
+                        help="also tabulate the sets of an earlier run's results.json (repeatable); "
+                        "without --set, only tabulate them, side by side (sets named 'set (folder)')")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-class", type=int, default=20, help="when a set must be simulated")
@@ -248,8 +249,17 @@ def main(argv=None) -> None:
         if not n.isdigit():
             parser.error(f"--limit {item!r}: expected NAME=N")
         limits[name] = int(n)
-    predictor = load_predictor(args.model)
     results, timings = {}, {}
+    if not args.set:  # tabulate earlier runs side by side, of one model or several
+        for path in args.results:
+            earlier = json.loads(path.read_text())
+            label = f" ({path.parent.name})" if len(args.results) > 1 else ""
+            results.update({f"{k}{label}": v for k, v in earlier["sets"].items()})
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "table.md").write_text(table(results))
+        print(table(results))
+        return
+    predictor = load_predictor(args.model)
     for path in args.results:
         earlier = json.loads(path.read_text())
         if earlier["model"] != str(predictor.path):
