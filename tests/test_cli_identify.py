@@ -86,7 +86,8 @@ def test_evaluate_json_follows_the_contract(trained, capsys):
     assert 0 <= result["ece"] <= 1 and "ece_before_calibration" in result
     assert set(result["per_class"]) == set(CLASSES)
     assert result["form_factor"]["top3"] == 1.0  # three classes
-    assert result["data"] == {"folder": str(data), "priors": "narrow", "nuisances": "none", "seed": 5}
+    assert result["data"] == {"folder": str(data), "priors": "narrow", "nuisances": "none", "seed": 5,
+                              "left_out": 0}
 
 
 def test_evaluate_report_and_table(trained, capsys, tmp_path):

@@ -343,3 +343,23 @@ def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=r"model: unknown input channels"):
         load_predictor(tmp_path / "run")
+
+
+def test_a_curve_with_no_positive_point_is_left_out_and_counted(tmp_path):
+    import dataclasses
+
+    from sasnn.simulate.shards import load_shard, read_manifest, save_shard, write_manifest
+
+    folder = make_tiny_dataset(tmp_path / "data", per_class=4, seed=12)
+    manifest = read_manifest(folder)
+    record = manifest["shards"][0]
+    shard = load_shard(folder / "shards" / record["file"])
+    o = shard.offsets
+    intensity = shard.intensity.copy()
+    intensity[o[1]:o[2]] = -np.abs(intensity[o[1]:o[2]])  # curve 1 wholly below zero
+    record["sha256"] = save_shard(folder / "shards" / record["file"], dataclasses.replace(shard, intensity=intensity))
+    write_manifest(folder, manifest)
+    arrays = load_training_arrays(folder, default_grid())
+    assert arrays.skipped == 1 and len(arrays) == 11
+    assert len(arrays.form_factor) == len(arrays.noise) == len(arrays.setup) == len(arrays.priors) == 11
+    assert np.bincount(arrays.form_factor).tolist() == [3, 4, 4]

@@ -199,7 +199,9 @@ def evaluate(
     result["model"] = str(predictor.path)
     manifest = read_dataset(data)
     result["data"] = {"folder": str(data), "priors": manifest["priors"], "nuisances": manifest["nuisances"],
-                      "seed": manifest["seed"]}
+                      "seed": manifest["seed"], "left_out": arrays.skipped}
+    if arrays.skipped:
+        err.print(f"{arrays.skipped} curves of {data} were left out: fewer than 2 points with I > 0")
     result["inference_curves_per_s"] = rate
     if report_dir is not None:
         _write_report(result, report_dir)

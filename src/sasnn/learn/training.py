@@ -111,6 +111,7 @@ class ArrayDataset:
     log_sigma: np.ndarray | None = None  # (N, n_q) float16, preprocessing.grid_log_sigma; for add_noise
     channels: tuple[str, ...] = preprocessing.BASE_CHANNELS  # what x's C planes hold
     priors: np.ndarray | None = None  # (N,) str, the prior set each curve was drawn from
+    skipped: int = 0  # curves left out: fewer than 2 usable points (nothing to read)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -173,10 +174,16 @@ def load_training_arrays(
         if unknown:
             raise ValueError(f"{dataset_dir} has {kind} the model was not trained on: {', '.join(unknown)}")
     xs, ff, sf, noise, setup, log_sigma = [], [], [], [], [], []
+    skipped = 0
     for shard in iter_shards(dataset_dir):
-        n = len(shard)
         o = shard.offsets
-        curves = [slice(o[i], o[i + 1]) for i in range(n)]
+        # a simulated curve can lie wholly below zero after the noise (a wide-prior model far
+        # under its background): no input can be made of it, so it is left out and counted
+        keep = [i for i in range(len(shard)) if _usable_points(shard.q[o[i]:o[i + 1]],
+                                                               shard.intensity[o[i]:o[i + 1]]) >= 2]
+        skipped += len(shard) - len(keep)
+        n = len(keep)
+        curves = [slice(o[i], o[i + 1]) for i in keep]
         xs.append(preprocessing.prepare_batch([shard.q[c] for c in curves],
                                               [shard.intensity[c] for c in curves], grid,
                                               [shard.sigma[c] for c in curves], channels=channels))
@@ -185,11 +192,11 @@ def load_training_arrays(
                 preprocessing.grid_log_sigma(shard.q[c], shard.intensity[c], shard.sigma[c], grid)
                 for c in curves]).astype(np.float16))
         ff.append(np.full(n, classes.index(shard.class_name)))
-        sf.append(np.array([sfs.index(s) for s in shard.structure_factor], dtype=np.int64))
-        noise.append(shard.noise.astype(np.float32))
-        setup.append(shard.setup)
+        sf.append(np.array([sfs.index(shard.structure_factor[i]) for i in keep], dtype=np.int64))
+        noise.append(shard.noise[keep].astype(np.float32))
+        setup.append(shard.setup[keep])
         if on_shard:
-            on_shard(n)
+            on_shard(len(shard))
     if not xs:
         raise ValueError(f"{dataset_dir} holds no curves")
     return ArrayDataset(
@@ -205,7 +212,13 @@ def load_training_arrays(
         np.concatenate(log_sigma) if with_sigma else None,
         channels,
         np.full(sum(len(part) for part in ff), manifest["priors"]),
+        skipped,
     )
+
+
+def _usable_points(q: np.ndarray, intensity: np.ndarray) -> int:
+    """Points :func:`preprocessing.prepare_input` can use: finite q > 0 and I > 0."""
+    return int(np.sum(np.isfinite(q) & (q > 0) & np.isfinite(intensity) & (intensity > 0)))
 
 
 def load_datasets(
@@ -268,6 +281,7 @@ def load_datasets(
         manifest_sha256=digest,
         log_sigma=np.concatenate([part.log_sigma for part in parts]) if with_sigma else None,
         priors=np.concatenate([part.priors for part in parts]),
+        skipped=sum(part.skipped for part in parts),
     )
 
 
