@@ -357,7 +357,8 @@ def test_a_curve_with_no_positive_point_is_left_out_and_counted(tmp_path):
     o = shard.offsets
     intensity = shard.intensity.copy()
     intensity[o[1]:o[2]] = -np.abs(intensity[o[1]:o[2]])  # curve 1 wholly below zero
-    record["sha256"] = save_shard(folder / "shards" / record["file"], dataclasses.replace(shard, intensity=intensity))
+    changed = dataclasses.replace(shard, intensity=intensity)
+    record["sha256"] = save_shard(folder / "shards" / record["file"], changed)
     write_manifest(folder, manifest)
     arrays = load_training_arrays(folder, default_grid())
     assert arrays.skipped == 1 and len(arrays) == 11
