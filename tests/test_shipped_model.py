@@ -89,3 +89,20 @@ def test_predict_on_dev_set_files_with_the_default_model(capsys):
         probabilities = [c["probability"] for c in record["candidates"]]
         assert len(probabilities) == 3 and np.all(np.diff(probabilities) <= 0)
         assert all(c["model"] in CATALOG for c in record["candidates"])
+
+
+def test_the_wide_network_is_bundled_beside_the_default_and_named_by_model(capsys):
+    # network H (docs/generalisation.md): trained on wide and narrow priors; the default stays G
+    # until a network meets every target of issue 19
+    from sasnn.identify.model_folder import bundled_models
+
+    assert set(bundled_models()) == {"wide"}
+    wide = load_predictor("wide")
+    assert wide.class_names == list(CATALOG) and wide.path == bundled_models()["wide"]
+    assert set(wide.meta["unsure"]["min_confidence_by_priors"]) == {"narrow", "wide"}
+    assert wide.meta["unsure"]["min_confidence"] >= wide.meta["unsure"]["min_confidence_by_priors"]["wide"]
+    path = str(example_data_path("AOT_Microemulsion-Core_Contrast.xml"))
+    assert main(["predict", path, "--model", "wide", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["candidates"]
+    assert main(["predict", path, "--model", "nosuch"]) != 0
+    assert "bundled models: wide" in capsys.readouterr().err
