@@ -55,7 +55,7 @@ from sasnn.learn.preprocessing import prepare_curve
 # the model's own (meta "unsure"/"min_confidence", set in training where the predictions
 # left unflagged are right 95 % of the time); checkpoints without one use MIN_CONFIDENCE.
 SHORTLIST = 3
-MIN_CONFIDENCE = 0.5  # shortlist probability under which a prediction is "unsure"
+MIN_CONFIDENCE = evaluation.MIN_CONFIDENCE
 MIN_FRACTION_INSIDE = 0.5  # share of the data points that must fall on the model's grid
 SLIT_REASON = ("slit-smeared data (USANS): the classifier was trained on pinhole-smeared curves "
                "only, so its ranking is a guess; --fit smears each candidate with the file's slit")

@@ -123,6 +123,11 @@ def energy_threshold(logits: np.ndarray, temperature: float, quantile: float) ->
     return float(np.quantile(energy_score(logits, temperature), quantile))
 
 
+#: The least confidence level: below it a prediction is unsure whatever the model says
+#: (and the level of checkpoints made before models set their own).
+MIN_CONFIDENCE = 0.5
+
+
 def top_k_confidence(probabilities: np.ndarray, k: int = 3) -> np.ndarray:
     """The probability that the answer is among the ``k`` most probable classes, (N,)."""
     return np.sort(probabilities, axis=1)[:, -k:].sum(axis=1)
@@ -226,6 +231,7 @@ def report(
 
 
 __all__ = [
+    "MIN_CONFIDENCE",
     "accuracy_by_group",
     "confidence_for_accuracy",
     "confusion_matrix",

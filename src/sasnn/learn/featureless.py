@@ -137,7 +137,7 @@ def featureless_reason(test: FeatureTest) -> str:
     return (f"the window shows no size: a power law (q^{-test.exponent:.2f}) plus a flat background "
             f"fits all but {test.n_deviant} of {test.n_points} points within {DEVIATION:g}σ, so the "
             "data support a generic model (power_law, porod, ...), not a particle shape; "
-            "a size needs data at lower q")
+            "a size needs data where the curve bends (lower q for large particles)")
 
 
 __all__ = ["DEVIATION", "GENERIC_MODELS", "MIN_DEVIANT", "FeatureTest", "featureless_reason",

@@ -516,16 +516,12 @@ def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -
     return model.eval()
 
 
-#: The least confidence threshold: below it a prediction is unsure whatever the data.
-MIN_CONFIDENCE = 0.5
-
-
 def _confidence_levels(ff_logits: np.ndarray, temperature: float, val: ArrayDataset, target: float) -> dict:
     """The top-3 confidence under which a prediction is flagged unsure: the lowest at which
     the validation curves of each prior set left unflagged are right (top-3) ``target`` of
-    the time, the strictest of the sets, and never below :data:`MIN_CONFIDENCE`. Curves
-    of a wider prior set are harder, so one threshold for the mix would hold on the easy
-    curves and fail on the hard ones."""
+    the time, the strictest of the sets, and never below ``evaluation.MIN_CONFIDENCE``.
+    Curves of a wider prior set are harder, so one threshold for the mix would hold on the
+    easy curves and fail on the hard ones."""
     probabilities = evaluation.softmax(ff_logits, temperature)
     confidence = evaluation.top_k_confidence(probabilities, 3)
     hit3 = np.any(np.argsort(-probabilities, axis=1)[:, :3] == val.form_factor[:, None], axis=1)
@@ -534,7 +530,7 @@ def _confidence_levels(ff_logits: np.ndarray, temperature: float, val: ArrayData
     for name in np.unique(groups):
         mask = groups == name
         by_priors[str(name)] = evaluation.confidence_for_accuracy(hit3[mask], confidence[mask], target)
-    return {"min_confidence": max(MIN_CONFIDENCE, *by_priors.values()),
+    return {"min_confidence": max(evaluation.MIN_CONFIDENCE, *by_priors.values()),
             "min_confidence_by_priors": by_priors, "unsure_top3": target}
 
 
