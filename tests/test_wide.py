@@ -157,7 +157,7 @@ def test_wide_dataset_says_so_in_its_manifest(tmp_path, capsys):
     assert manifest["spec"]["wide"]["version"] == wide.WIDE_VERSION
     assert set(manifest["spec"]["wide"]["priors"]) == {"lamellar", "power_law"}
     assert manifest["nuisances"] == "none"
-    assert PRIORS == ("narrow", "wide")
+    assert PRIORS == ("narrow", "wide", "scaled")
 
 
 def test_narrow_spec_is_unchanged_by_the_field():

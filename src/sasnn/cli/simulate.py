@@ -11,7 +11,7 @@ import typer
 from sasnn.cli._app import UserError, app, err, out
 
 # the prior sets of sasnn.simulate.config.PRIORS (spelled here so --help needs no numpy)
-PriorSet = enum.Enum("PriorSet", {name: name for name in ("narrow", "wide")}, type=str)
+PriorSet = enum.Enum("PriorSet", {name: name for name in ("narrow", "wide", "scaled")}, type=str)
 
 
 def _split_classes(classes: str | None) -> tuple[str, ...]:
@@ -39,8 +39,9 @@ def simulate(
     ),
     shard_size: int = typer.Option(250, help="Curves per shard (unit of work and of resumption)."),
     priors: PriorSet = typer.Option(
-        PriorSet.narrow, help="Prior set: narrow (the catalogue's training priors) or wide "
-        "(independent of them: sasnn.simulate.wide; a generalisation test set)."
+        PriorSet.narrow, help="Prior set: narrow (the catalogue's training priors), wide "
+        "(independent of them: sasnn.simulate.wide) or scaled (sasmodels' defaults scaled by "
+        "random factors: sasnn.simulate.scaled); wide and scaled make generalisation test sets."
     ),
     nuisances: str = typer.Option(
         "none", help="Artefacts of real files to draw: none, or realistic (an aggregate upturn, "

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from sasnn.simulate import instrument, nuisance
 from sasnn.simulate.shards import NO_STRUCTURE_FACTOR
 
-#: Prior sets: "narrow" = the catalogue's training priors, "wide" = sasnn.simulate.wide.
-PRIORS = ("narrow", "wide")
+#: Prior sets: "narrow" = the catalogue's training priors, "wide" = sasnn.simulate.wide,
+#: "scaled" = sasnn.simulate.scaled (sasmodels' defaults scaled; a test family of its own).
+PRIORS = ("narrow", "wide", "scaled")
 
 
 @dataclass(frozen=True)

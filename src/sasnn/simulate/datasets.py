@@ -85,10 +85,15 @@ def dataset_spec(config: SimulationConfig) -> dict:
         spec["nuisances"] = nuisance.PRESETS[config.nuisances].to_dict()
     if config.priors == "narrow":
         del plain["priors"]  # narrow specs stay those of folders made before the field existed
-    else:
+    elif config.priors == "wide":
         from sasnn.simulate import wide
 
         spec["wide"] = {"version": wide.WIDE_VERSION, "priors": {n: wide.describe(n) for n in config.classes}}
+    else:
+        from sasnn.simulate import scaled
+
+        spec["scaled"] = {"version": scaled.SCALED_VERSION,
+                          "priors": {n: scaled.describe(n) for n in config.classes}}
     return spec
 
 

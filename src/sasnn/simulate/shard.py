@@ -32,10 +32,12 @@ def simulate_shard(task: ShardTask, config: SimulationConfig) -> Shard:
     narrow = config.priors == "narrow"
     if narrow:
         sample, max_draws = sample_parameters, config.max_draws_per_curve
-    else:
+    else:  # the wide and scaled families are free of the catalogue's caps: more draws fail
+        from sasnn.simulate.scaled import sample_scaled
         from sasnn.simulate.wide import MAX_DRAWS_PER_CURVE, sample_wide
 
-        sample, max_draws = sample_wide, max(config.max_draws_per_curve, MAX_DRAWS_PER_CURVE)
+        sample = sample_wide if config.priors == "wide" else sample_scaled
+        max_draws = max(config.max_draws_per_curve, MAX_DRAWS_PER_CURVE)
     sf_choices = structure_factor_names()[1:] if model_class.structure_factor else []
     rng = shard_rng(config.seed, task.class_name, task.index)
     inst = config.instrument

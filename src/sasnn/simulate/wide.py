@@ -130,7 +130,7 @@ def _surface_fractal(p: dict) -> dict:
     return p
 
 
-_AUXILIARY: Mapping[str, Mapping[str, Prior]] = {
+AUXILIARY: Mapping[str, Mapping[str, Prior]] = {
     "polymer_micelle": {"_segments": Prior(2, 200, "log")},
     "surface_fractal": {"_q_cut": Prior(5e-6, 8e-4, "log")},
 }
@@ -184,7 +184,7 @@ def training_ranges(name: str) -> Mapping[str, tuple[float, float]]:
     return ranges
 
 
-def _kernel_names(name: str) -> list[tuple[str, object]]:
+def kernel_names(name: str) -> list[tuple[str, object]]:
     """(parameter name, sasmodels Parameter) for every kernel parameter, vectors expanded."""
     out = []
     for p in _model_info(name).parameters.kernel_parameters:
@@ -210,8 +210,8 @@ def wide_priors(name: str) -> Mapping[str, Prior | float]:
     controls = {p.length_control for p in info.parameters.kernel_parameters if p.length_control}
     oriented = any(p.type == "orientation" for p in info.parameters.kernel_parameters)
     out: dict[str, Prior | float] = {}
-    for par, p in _kernel_names(name):
-        siblings = [ranges[n] for n, q in _kernel_names(name) if q is p and n in ranges]
+    for par, p in kernel_names(name):
+        siblings = [ranges[n] for n, q in kernel_names(name) if q is p and n in ranges]
         if par in ranges:
             lo, hi = ranges[par]
         elif siblings:
@@ -265,23 +265,32 @@ def _stub(name: str) -> ModelClass:
 
 
 def _draw_form_factor(model_class: ModelClass, rng: np.random.Generator) -> dict:
-    name = model_class.name
+    priors = wide_priors(model_class.name)
+    return draw_with_physics(
+        model_class.name, "wide",
+        lambda: {par: prior.sample(rng) if isinstance(prior, Prior) else prior
+                 for par, prior in priors.items()},
+        rng)
+
+
+def draw_with_physics(name: str, family: str, draw_kernel: Callable[[], dict],
+                      rng: np.random.Generator) -> dict:
+    """Kernel parameters from ``draw_kernel()``, auxiliary draws, then :data:`PHYSICS`,
+    drawing again until the physics accepts; vector slots beyond their count dropped."""
     physics = PHYSICS.get(name)
     for _ in range(_MAX_TRIES):
-        params: dict = {"scale": 1.0, "background": 0.0}
-        for par, prior in wide_priors(name).items():
-            params[par] = prior.sample(rng) if isinstance(prior, Prior) else prior
-        for par, prior in _AUXILIARY.get(name, {}).items():
+        params: dict = {"scale": 1.0, "background": 0.0, **draw_kernel()}
+        for par, prior in AUXILIARY.get(name, {}).items():
             params[par] = prior.sample(rng)
         if physics is not None:
             params = physics(params)
             if params is None:
                 continue
-        return _trim(name, params)
-    raise RuntimeError(f"{name}: the wide priors' physics rejected {_MAX_TRIES} draws in a row")
+        return trim_vectors(name, params)
+    raise RuntimeError(f"{name}: the {family} priors' physics rejected {_MAX_TRIES} draws in a row")
 
 
-def _trim(name: str, params: dict) -> dict:
+def trim_vectors(name: str, params: dict) -> dict:
     """Drop the slots of vector parameters beyond their count (sasmodels ignores them)."""
     for p in _model_info(name).parameters.kernel_parameters:
         if p.length > 1 and p.length_control:
@@ -298,9 +307,20 @@ def sample_wide(model_class: ModelClass, rng: np.random.Generator, *,
     structure-factor draw fits this form factor (the simulator counts it and draws again).
     """
     params = _draw_form_factor(model_class, rng)
+    return add_dispersion_and_s(model_class, params, rng, structure_factor,
+                                monodisperse_share=MONODISPERSE_SHARE, pd_max=PD_MAX)
+
+
+def add_dispersion_and_s(model_class: ModelClass, params: dict, rng: np.random.Generator,
+                         structure_factor: str | None, *, monodisperse_share: float,
+                         pd_max: float) -> dict | None:
+    """Polydispersity (monodisperse for ``monodisperse_share`` of the draws, else a width
+    uniform in (0, ``pd_max``] with one of :data:`PD_TYPES`) on the parameters the class is
+    polydisperse on in training, then the structure factor as in training: the finishing
+    steps every prior set drawn apart from the catalogue shares."""
     for par, dist in model_class.polydisperse.items():
-        monodisperse = rng.random() < MONODISPERSE_SHARE
-        params[f"{par}_pd"] = 0.0 if monodisperse else float(rng.uniform(0.0, PD_MAX))
+        monodisperse = rng.random() < monodisperse_share
+        params[f"{par}_pd"] = 0.0 if monodisperse else float(rng.uniform(0.0, pd_max))
         params[f"{par}_pd_type"] = PD_TYPES[int(rng.integers(len(PD_TYPES)))]
         params[f"{par}_pd_n"] = int(dist.npts)
         params[f"{par}_pd_nsigma"] = float(dist.nsigmas)
@@ -317,5 +337,6 @@ def sample_wide(model_class: ModelClass, rng: np.random.Generator, *,
     return None
 
 
-__all__ = ["MAX_DRAWS_PER_CURVE", "PHYSICS", "WIDE_VERSION", "describe", "sample_wide",
+__all__ = ["AUXILIARY", "MAX_DRAWS_PER_CURVE", "PHYSICS", "WIDE_VERSION", "add_dispersion_and_s", "describe",
+           "draw_with_physics", "kernel_names", "sample_wide", "trim_vectors",
            "training_ranges", "wide_priors"]
