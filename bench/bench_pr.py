@@ -170,7 +170,8 @@ def protein_table(n_per_shape: int, seed: int = 0) -> None:
             dmax=dmax / protein.d_max - 1, dmax_f=dmax_f / protein.d_max - 1,
             rg=rg / protein.rg - 1, rg_f=rg_f / protein.rg - 1, t=t_ours, t_f=t_f))
     rows["all"] = [run for runs in list(rows.values()) for run in runs]
-    print(f"\nProtein seed {seed}:\n\n| proteins | n | Dmax within 10 %: sasnn / freesas | median abs. Dmax error "
+    print(f"\nProtein seed {seed}:\n")
+    print("| proteins | n | Dmax within 10 %: sasnn / freesas | median abs. Dmax error "
           "| worst Dmax error | Rg within 2 %: sasnn / freesas | median abs. Rg error "
           "| refused: sasnn / freesas | t per curve (s): sasnn / freesas |")
     print("|" + "---|" * 9)
