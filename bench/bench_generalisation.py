@@ -1,11 +1,14 @@
 """Generalisation benchmark (issue 19): the shipped model on a "wide" test set, whose
-parameters are drawn independently of the training priors (sasnn.simulate.wide), beside
-a narrow (training-prior) control set scored by the same code.
+parameters are drawn independently of the training priors (sasnn.simulate.wide), and on a
+"scaled" one, sasmodels' default particles scaled by random factors (sasnn.simulate.scaled,
+independent of both the narrow and the wide priors), beside a narrow (training-prior)
+control set scored by the same code.
 
     sasnn simulate --priors wide --out data/wide --per-class 20 --seed 19
+    sasnn simulate --priors scaled --out data/scaled --per-class 20 --seed 19
     sasnn simulate --out data/narrow --per-class 20 --seed 19
-    python bench/bench_generalisation.py --set wide=data/wide --set narrow=data/narrow \\
-        --out bench/runs/generalisation [--model RUN_DIR]
+    python bench/bench_generalisation.py --set wide=data/wide --set scaled=data/scaled \\
+        --set narrow=data/narrow --out bench/runs/generalisation [--model RUN_DIR]
 
 For each set: top-1/top-3 of the form-factor head (calibrated probabilities) for curves
 with a feature and for featureless ones (sasnn.learn.featureless); for featureless
@@ -14,7 +17,8 @@ per class; the "sink" classes the misses are called; and the risk-coverage curve
 (top-3 accuracy of the predictions not flagged, against the share not flagged) for the
 shipped "unsure" flag, alone and combined with a threshold on the top-3 probability.
 Writes OUT/results.json and OUT/table.md. A folder without a manifest is simulated
-first (--per-class, --seed; wide when its name in --set is "wide").
+first (--per-class, --seed; wide or scaled priors when its name in --set is "wide" or
+"scaled", else narrow).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def load_set(directory: Path, name: str, per_class: int, seed: int, workers: int
         from sasnn.simulate.datasets import SimulationConfig, generate_dataset
 
         config = SimulationConfig(classes=tuple(CATALOG), per_class=per_class, seed=seed,
-                                  priors="wide" if name == "wide" else "narrow")
+                                  priors=name if name in ("wide", "scaled") else "narrow")
         generate_dataset(directory, config, workers=workers)
     manifest = read_dataset(directory)
     curves, kept = [], Counter()
