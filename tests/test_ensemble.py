@@ -14,6 +14,7 @@ from _identify_data import CLASSES, TINY_TOML, make_tiny_dataset
 from sasnn.cli import main
 from sasnn.identify.ensemble import EnsemblePredictor, build_ensemble
 from sasnn.identify.loading import load_predictor
+from sasnn.learn.evaluation import MIN_CONFIDENCE
 from sasnn.learn.networks import load_checkpoint
 from sasnn.learn.preprocessing import prepare_input
 from sasnn.learn.training import load_training_arrays
@@ -45,7 +46,7 @@ def calibration(members):
 @pytest.fixture(scope="module")
 def ensemble_dir(members, calibration):
     root, _, runs, _ = members
-    build_ensemble(runs, root / "ensemble", calibration)
+    build_ensemble(runs, root / "ensemble", [calibration])
     return root / "ensemble"
 
 
@@ -105,9 +106,28 @@ def test_novelty_is_the_first_members_test(members, ensemble_dir):
     first = load_predictor(runs[0])
     x = np.stack([prepare_input(c.q, c.intensity, ensemble.grid) for c in curves])
     np.testing.assert_array_equal(ensemble.feature_distance(x), first.feature_distance(x))
-    assert ensemble.meta["unsure"] == first.meta["unsure"]
+    for key in ("feature_distance_threshold", "energy_threshold"):
+        assert ensemble.meta["unsure"][key] == first.meta["unsure"][key]
     predictions = ensemble.predict(curves, top_k=3)
     assert all(p.candidates[0].model in CLASSES for p in predictions)
+
+
+def test_the_unsure_level_is_the_ensembles_own_set_on_the_calibration_curves(members, calibration,
+                                                                            ensemble_dir):
+    """The level is set on the calibration curves from the ensemble's own tempered mean
+    (recomputed here from torch's softmax of the members), not taken from the first member.
+    With three classes every top 3 is right, so the level is the least top-3 confidence
+    among the calibration curves (or the 0.5 floor): every curve left unflagged."""
+    _, _, runs, _ = members
+    ensemble = load_predictor(ensemble_dir)
+    data = load_training_arrays(calibration, ensemble.grid, class_names=ensemble.class_names,
+                                structure_factors=ensemble.structure_factors)
+    log_mean = torch.log(torch.from_numpy(member_probabilities(runs, data.x)[0].mean(0)))
+    p = torch.softmax(log_mean / ensemble.meta["temperatures"]["form_factor"], 1).numpy()
+    confidence = np.sort(p, axis=1)[:, -3:].sum(1)
+    levels = ensemble.meta["unsure"]
+    assert levels["min_confidence"] == pytest.approx(max(MIN_CONFIDENCE, confidence.min()), rel=1e-6)
+    assert set(levels["min_confidence_by_priors"]) == {"narrow"} and levels["unsure_top3"] == 0.95
 
 
 def test_build_refuses_an_existing_folder_one_model_and_mismatched_members(members, ensemble_dir, capsys,

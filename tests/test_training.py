@@ -220,6 +220,33 @@ def test_temperature_scaling_recovers_a_known_temperature():
     assert calibrate_temperature(logits, labels) == pytest.approx(2.0, rel=0.1)
 
 
+def test_the_unsure_level_is_the_strictest_of_the_prior_sets(arrays):
+    """Each prior set's level is the lowest top-3 confidence at which its unflagged curves
+    are right 95 % of the time (brute force over every threshold here); the model's level is
+    the strictest, so the harder set's curves left unflagged still meet the target."""
+    rng = np.random.default_rng(3)
+    n, k = 3000, 12
+    labels = rng.integers(0, k, n)
+    priors = np.where(np.arange(n) < n // 2, "narrow", "wide")
+    signal = np.where(priors == "narrow", 4.0, 1.5)[:, None] * rng.random((n, 1))  # wide: less evidence
+    logits = rng.standard_normal((n, k))
+    logits[np.arange(n), labels] += 3 * signal[:, 0]
+    val = replace(arrays.subset(np.zeros(n, int)), form_factor=labels, priors=priors)
+    levels = training.confidence_levels(logits, 1.0, val, 0.95)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    top3 = np.argsort(-p, axis=1)[:, :3]
+    confidence = np.take_along_axis(p, top3, 1).sum(1)
+    right = (top3 == labels[:, None]).any(1)
+    for name in ("narrow", "wide"):
+        group = priors == name
+        meets = [t for t in confidence[group] if right[group & (confidence >= t)].mean() >= 0.95]
+        assert levels["min_confidence_by_priors"][name] == pytest.approx(min(meets), rel=1e-9)
+    by_priors = levels["min_confidence_by_priors"]
+    assert by_priors["wide"] > by_priors["narrow"]
+    assert levels["min_confidence"] == max(0.5, by_priors["wide"])
+
+
 def test_run_folders_are_never_clobbered(arrays, tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")

@@ -139,14 +139,17 @@ def ensemble(
     members: list[str] = typer.Argument(..., help="Two or more run or checkpoint folders (the first's "
                                         "novelty test and filters are the ensemble's)."),
     out_dir: Path = typer.Option(..., "--out", help="New folder for the ensemble (must not exist)."),
-    calibrate: Path = typer.Option(None, help="Simulated dataset folder, with a seed no member trained "
-                                   "on, to fit the ensemble's temperatures on (default: none, T = 1)."),
+    calibrate: list[Path] = typer.Option(None, help="Simulated dataset folder, with a seed no member "
+                                         "trained on, to fit the ensemble's temperatures and unsure "
+                                         "level on; repeat it for several prior sets (default: none, "
+                                         "T = 1 and the first member's level)."),
 ) -> None:
     """Combine trained models into one that averages their calibrated probabilities."""
     from sasnn.identify.ensemble import build_ensemble
     from sasnn.simulate.datasets import read_manifest
 
-    total = read_manifest(calibrate)["n_curves"] if calibrate is not None else 0
+    calibrate = list(calibrate or ())
+    total = sum(read_manifest(folder)["n_curves"] for folder in calibrate)
     progress, task = _progress(total, "calibrating")
     with progress:
         predictor = build_ensemble(members, out_dir, calibrate, on_shard=lambda n: progress.advance(task, n))
@@ -156,7 +159,8 @@ def ensemble(
         t = predictor.meta["temperatures"]
         done += (f", temperatures {t['form_factor']:.3g} and {t['structure_factor']:.3g} "
                  f"(form-factor ECE on {calibration['n']:,} curves {calibration['ece_before']:.3f} → "
-                 f"{calibration['ece_after']:.3f})")
+                 f"{calibration['ece_after']:.3f}; unsure below top-3 p = "
+                 f"{predictor.meta['unsure']['min_confidence']:.2f})")
     err.print(f"{done} to {out_dir}; use it with --model {out_dir}")
 
 

@@ -79,15 +79,23 @@ class EnsemblePredictor(Predictor):
                 and all(isinstance(t, float | int) and t > 0 for t in temperatures.values())):
             raise ValueError(f"{directory / ENSEMBLE}: temperatures must be two positive numbers, "
                              f"{' and '.join(UNIT_TEMPERATURES)}")
-        return cls.of(members, temperatures, description.get("calibration"), directory)
+        unsure = description.get("unsure")
+        if unsure is not None and not (isinstance(unsure, dict)
+                                       and isinstance(unsure.get("min_confidence"), float | int)
+                                       and 0 < unsure["min_confidence"] <= 1):
+            raise ValueError(f"{directory / ENSEMBLE}: unsure must hold a min_confidence in (0, 1]")
+        return cls.of(members, temperatures, description.get("calibration"), directory, unsure)
 
     @classmethod
     def of(cls, members: Sequence[Predictor], temperatures: dict | None = None,
-           calibration: dict | None = None, path: Path | None = None) -> EnsemblePredictor:
-        """An ensemble of loaded predictors (what :meth:`load` reads from a folder)."""
+           calibration: dict | None = None, path: Path | None = None,
+           unsure: dict | None = None) -> EnsemblePredictor:
+        """An ensemble of loaded predictors (what :meth:`load` reads from a folder).
+        ``unsure``: the ensemble's own levels (:func:`calibrate`); default the first member's."""
         check_compatible(members)
         first = members[0]
         meta = {**first.meta, "temperatures": dict(temperatures or UNIT_TEMPERATURES),
+                "unsure": {**first.meta["unsure"], **(unsure or {})},
                 "calibration": calibration,
                 "members": [{"folder": m.path.name, "dataset_sha256": m.meta.get("dataset_sha256"),
                              "metrics": m.meta.get("metrics")} for m in members]}
@@ -118,14 +126,15 @@ def check_compatible(members: Sequence[Predictor]) -> None:
                 raise ValueError(f"{other.path} and {first.path} differ in {key}; they cannot be averaged")
 
 
-def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Path | None = None,
+def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Sequence[Path] = (),
                    on_shard=None) -> EnsemblePredictor:
     """Copy the trained checkpoints ``sources`` (run or checkpoint folders) into a new
     ensemble folder ``out`` (which must not exist yet), check that it loads, return it.
 
     The first source is the first member: its novelty test and filters are the ensemble's.
-    ``calibration``: a simulated dataset folder (a seed no member trained on) on which one
-    temperature per head is fitted; without it the temperatures are 1 (the plain mean).
+    ``calibration``: simulated dataset folders (seeds no member trained on) on which one
+    temperature per head and the unsure level are fitted; without them the temperatures are
+    1 (the plain mean) and the level is the first member's.
     ``on_shard(n)`` is called as its shards are read.
     """
     out = Path(out)
@@ -146,8 +155,8 @@ def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Path |
                    "combine": "mean of the members' calibrated probabilities, each head apart",
                    "novelty": f"{names[0]}'s feature distance and threshold",
                    "temperatures": dict(UNIT_TEMPERATURES)}
-    if calibration is not None:
-        description.update(calibrate(members, Path(calibration), on_shard=on_shard))
+    if calibration:
+        description.update(calibrate(members, list(calibration), on_shard=on_shard))
     staging = out.with_name(out.name + ".part")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -161,23 +170,35 @@ def build_ensemble(sources: Sequence[str | Path], out: Path, calibration: Path |
     return EnsemblePredictor.load(out)
 
 
-def calibrate(members: Sequence[Predictor], dataset: Path, on_shard=None) -> dict:
-    """One temperature per head for the members' mean, fitted on ``dataset`` (NLL, as each
-    member's own on its validation split), with the ECE before and after."""
+def calibrate(members: Sequence[Predictor], datasets: Sequence[Path], on_shard=None) -> dict:
+    """One temperature per head for the members' mean, fitted on ``datasets`` (NLL, as each
+    member's own on its validation split), with the ECE before and after; and the
+    ensemble's own "unsure" level, set on the same curves as training sets a network's
+    (the lowest top-3 confidence at which the unflagged curves of every prior set are
+    right ``unsure_top3`` of the time), because the first member's level belongs to its
+    sharper probabilities."""
     from sasnn.learn import evaluation
-    from sasnn.learn.training import calibrate_temperature, load_training_arrays
+    from sasnn.learn.training import (
+        calibrate_temperature,
+        concatenate,
+        confidence_levels,
+        load_training_arrays,
+    )
 
     first = members[0]
-    data = load_training_arrays(dataset, first.grid, class_names=first.class_names,
-                                structure_factors=first.structure_factors, on_shard=on_shard,
-                                channels=first.channels)
+    data = concatenate([load_training_arrays(Path(d), first.grid, class_names=first.class_names,
+                                             structure_factors=first.structure_factors,
+                                             on_shard=on_shard, channels=first.channels)
+                        for d in datasets])
     ff, sf = mean_log_probabilities(members, data.x)
     t_ff = calibrate_temperature(ff, data.form_factor)
     t_sf = calibrate_temperature(sf, data.structure_factor)
     ece = [evaluation.expected_calibration_error(evaluation.softmax(ff, t), data.form_factor)
            for t in (1.0, t_ff)]
+    target = first.meta["train_config"]["unsure_top3"]
     return {"temperatures": {"form_factor": t_ff, "structure_factor": t_sf},
-            "calibration": {"dataset": str(dataset), "dataset_sha256": data.manifest_sha256,
+            "unsure": {**first.meta["unsure"], **confidence_levels(ff, t_ff, data, target)},
+            "calibration": {"datasets": [str(d) for d in datasets], "dataset_sha256": data.manifest_sha256,
                             "n": len(data), "ece_before": ece[0], "ece_after": ece[1]}}
 
 

@@ -239,8 +239,6 @@ def load_datasets(
     into the validation split.
     ``manifest_sha256`` is then the sha256 of the folders' manifest hashes, in order.
     """
-    import hashlib
-
     from sasnn.simulate.datasets import read_dataset
 
     dirs = [Path(d) for d in dataset_dirs]
@@ -270,7 +268,16 @@ def load_datasets(
     parts = [load_training_arrays(d, grid, on_shard=on_shard, with_sigma=with_sigma, channels=channels,
                                   class_names=classes, structure_factors=sfs)
              for d in dirs]
+    return concatenate(parts)
+
+
+def concatenate(parts: Sequence[ArrayDataset]) -> ArrayDataset:
+    """Datasets loaded with the same class list, grid and channels as one; its
+    ``manifest_sha256`` is the sha256 of theirs, in order."""
+    import hashlib
+
     digest = hashlib.sha256("\n".join(part.manifest_sha256 for part in parts).encode()).hexdigest()
+    sigma = all(part.log_sigma is not None for part in parts)
     return replace(
         parts[0],
         x=np.concatenate([part.x for part in parts]),
@@ -279,7 +286,7 @@ def load_datasets(
         noise=np.concatenate([part.noise for part in parts]),
         setup=np.concatenate([part.setup for part in parts]),
         manifest_sha256=digest,
-        log_sigma=np.concatenate([part.log_sigma for part in parts]) if with_sigma else None,
+        log_sigma=np.concatenate([part.log_sigma for part in parts]) if sigma else None,
         priors=np.concatenate([part.priors for part in parts]),
         skipped=sum(part.skipped for part in parts),
     )
@@ -505,7 +512,7 @@ def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -
         "epoch": best_meta["epoch"],
         "temperatures": {"form_factor": t_ff, "structure_factor": t_sf},
         "unsure": {
-            **_confidence_levels(ff_logits, t_ff, val, meta["train_config"]["unsure_top3"]),
+            **confidence_levels(ff_logits, t_ff, val, meta["train_config"]["unsure_top3"]),
             "energy_threshold": evaluation.energy_threshold(ff_logits, t_ff, quantile),
             "feature_distance_threshold": float(
                 np.quantile(density.score(features(model, val.x, layer=density.layer)), quantile)),
@@ -516,7 +523,7 @@ def _finish(run_dir: Path, train: ArrayDataset, val: ArrayDataset, meta: dict) -
     return model.eval()
 
 
-def _confidence_levels(ff_logits: np.ndarray, temperature: float, val: ArrayDataset, target: float) -> dict:
+def confidence_levels(ff_logits: np.ndarray, temperature: float, val: ArrayDataset, target: float) -> dict:
     """The top-3 confidence under which a prediction is flagged unsure: the lowest at which
     the validation curves of each prior set left unflagged are right (top-3) ``target`` of
     the time, the strictest of the sets, and never below ``evaluation.MIN_CONFIDENCE``.
