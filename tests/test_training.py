@@ -122,9 +122,12 @@ def test_a_warm_start_copies_the_weights_and_refuses_another_network(arrays, tmp
     training.warm_start(model, source, arrays, "cnn", TINY_CNN)
     for name, tensor in weights(tmp_path / "a").items():
         assert torch.equal(model.state_dict()[name], tensor), name
-    wider = replace(TINY_CNN, hidden=64)
-    with pytest.raises(ValueError, match="differs from this run in model_config"):
-        training.warm_start(build_model("cnn", wider, 3, 5), source, arrays, "cnn", wider)
+    other = replace(TINY_CNN, kernel_sizes=(3, 3))
+    with pytest.raises(ValueError, match="not a narrower one: only channels and hidden may change"):
+        training.warm_start(build_model("cnn", other, 3, 5), source, arrays, "cnn", other)
+    narrower = replace(TINY_CNN, hidden=16)
+    with pytest.raises(ValueError, match="every width must grow"):
+        training.warm_start(build_model("cnn", narrower, 3, 5), source, arrays, "cnn", narrower)
     with pytest.raises(ValueError, match="differs from this run in class_names"):
         training.warm_start(model, source, arrays.without_classes(["dab"]), "cnn", TINY_CNN)
     fit(arrays, TINY_CNN, replace(TINY_TRAIN, epochs=1, init_from=str(source)), tmp_path / "b")

@@ -419,7 +419,7 @@ def fit(
     torch.manual_seed(config.seed)
     model = build_model(kind, model_config, len(data.class_names), len(data.structure_factors))
     if config.init_from:
-        warm_start(model, Path(config.init_from), data, kind, model_config)
+        warm_start(model, Path(config.init_from), data, kind, model_config, seed=config.seed)
     model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = _resume(run_dir, model, optimizer)  # {"history": [...], "best": loss, "stale": epochs}
@@ -457,9 +457,12 @@ def fit(
     return _finish(run_dir, train, val, meta), state["history"]
 
 
-def warm_start(model: nn.Module, source: Path, data: ArrayDataset, kind: str, model_config) -> None:
+def warm_start(model: nn.Module, source: Path, data: ArrayDataset, kind: str, model_config,
+               seed: int = 0) -> None:
     """Copy the weights of the model folder ``source`` into ``model`` (ValueError naming what
-    differs when the two networks do not read and label curves the same way)."""
+    differs when the two networks do not read and label curves the same way). A CNN whose
+    only difference is wider stages or dense layer starts as ``source`` widened
+    (:func:`sasnn.learn.widen.widen`, seeded): the same function, with room to learn more."""
     found = existing_checkpoint(source)
     if found is None:
         raise ValueError(f"init_from: {source} holds no sasnn model (meta.json + model.safetensors)")
@@ -476,6 +479,14 @@ def warm_start(model: nn.Module, source: Path, data: ArrayDataset, kind: str, mo
     differ = [k for k in wanted if k != "grid" and have[k] != wanted[k]]
     if have["grid"] is None or not np.allclose(have["grid"], wanted["grid"], rtol=1e-12):
         differ.append("grid")
+    if differ == ["model_config"] and kind == "cnn":
+        from sasnn.learn.widen import can_widen, widen
+
+        why = can_widen(trained.config, model_config)
+        if why is None:
+            model.load_state_dict(widen(trained, model_config, seed).state_dict())
+            return
+        raise ValueError(f"init_from: {source} is another network, and not a narrower one: {why}")
     if differ:
         raise ValueError(f"init_from: {source} differs from this run in {', '.join(differ)}; "
                          "a warm start needs the same network, labels and input")
