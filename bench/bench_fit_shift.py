@@ -2,6 +2,7 @@
 
     python bench/bench_fit_shift.py --data data/stest --model wide --curves 60 --seed 0 \\
         [--fit-time 5] [--workers 2] [--json OUT.json]
+    python bench/bench_fit_shift.py --summarize OUT.json      # the tables again, no fitting
 
 Picks a seeded sample of the set's featured curves (the featureless rule of
 :mod:`sasnn.learn.featureless`, as bench_generalisation.py) and runs on each what
@@ -43,14 +44,21 @@ def rank_of(truth: str, models: list[str]) -> int | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="simulated test set folder")
+    parser.add_argument("--data", type=Path, help="simulated test set folder (needed unless --summarize)")
     parser.add_argument("--model", default=None, help="model folder or 'wide' (default: shipped)")
     parser.add_argument("--curves", type=int, default=60, help="featured curves to fit")
     parser.add_argument("--seed", type=int, default=0, help="picks the sample and seeds the fits")
     parser.add_argument("--fit-time", type=float, default=None, help="seconds per candidate (cap)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--summarize", type=Path, default=None, help="print an earlier --json's tables")
     args = parser.parse_args()
+    if args.summarize:
+        earlier = json.loads(args.summarize.read_text())
+        report(earlier["curves"], earlier["args"]["data"], earlier["args"]["model"])
+        return
+    if args.data is None:
+        parser.error("--data is required (or --summarize an earlier run)")
 
     predictor = load_predictor(args.model)
     curves = [shard.curve(i) for shard in iter_shards(args.data) for i in range(len(shard))]
@@ -72,22 +80,32 @@ def main() -> None:
         print(f"{n}/{len(jobs)} {truth}: classifier {rows[-1]['classifier_rank']}, fitted "
               f"{rows[-1]['fitted_rank']} ({time.perf_counter() - begin:.0f} s)", flush=True)
 
+    report(rows, args.data, args.model)
+    print(f"{time.perf_counter() - begin:.0f} s of fits on {args.workers} workers")
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                         "curves": rows}, indent=1) + "\n")
+
+
+def report(rows: list[dict], data, model) -> None:
     def share(key: str, k: int, among=rows) -> str:
         return f"{100 * np.mean([r[key] is not None and r[key] <= k for r in among]):.1f} %"
 
-    print(f"\n{len(rows)} featured curves of {args.data}, model {args.model or 'shipped'}\n"
+    def in_top3(r: dict, key: str) -> bool:
+        return r[key] is not None and r[key] <= SHOWN
+
+    print(f"\n{len(rows)} featured curves of {data}, model {model or 'shipped'}\n"
           f"| ranking | top-1 | top-3 | top-{FIT_SHORTLIST} |\n|---|---:|---:|---:|\n"
           f"| classifier | {share('classifier_rank', 1)} | {share('classifier_rank', 3)} "
           f"| {share('classifier_rank', FIT_SHORTLIST)} |\n"
           f"| after --fit | {share('fitted_rank', 1)} | {share('fitted_rank', 3)} | – |")
-    unsure = [r for r in rows if r["unsure"]]
     sure = [r for r in rows if not r["unsure"]]
-    print(f"after --fit, flagged unsure: {len(unsure)} of {len(rows)}; top-3 among the rest: "
-          f"{share('fitted_rank', 3, sure) if sure else '–'}; "
-          f"{time.perf_counter() - begin:.0f} s of fits on {args.workers} workers")
-    if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                         "curves": rows}, indent=1) + "\n")
+    print(f"after --fit, flagged unsure: {len(rows) - len(sure)} of {len(rows)}; top-3 among the rest: "
+          f"{share('fitted_rank', 3, sure) if sure else '–'}")
+    gained = [r["truth"] for r in rows if in_top3(r, "fitted_rank") and not in_top3(r, "classifier_rank")]
+    lost = [r["truth"] for r in rows if in_top3(r, "classifier_rank") and not in_top3(r, "fitted_rank")]
+    print(f"the fits bring the truth into the top 3 for {len(gained)} curves ({', '.join(gained)}) and "
+          f"drop it for {len(lost)} ({', '.join(lost)})")
 
 
 if __name__ == "__main__":
