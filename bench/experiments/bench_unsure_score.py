@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from bench_ensemble_shift import best_coverage  # this folder: the script runs from it
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
@@ -38,13 +39,6 @@ def signals(out: dict) -> np.ndarray:
 
 def top3_hit(out: dict, truth: np.ndarray) -> np.ndarray:
     return (np.argsort(-out["p_ff"], axis=1)[:, :3] == truth[:, None]).any(axis=1)
-
-
-def best_share(hit: np.ndarray, score: np.ndarray, usable: np.ndarray) -> float:
-    order = np.argsort(-np.where(usable, score, -np.inf), kind="stable")
-    running = np.cumsum(hit[order]) / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero(running >= TARGET)
-    return float((ok[-1] + 1) / len(order)) if ok.size else 0.0
 
 
 def main() -> None:
@@ -74,8 +68,9 @@ def main() -> None:
         with np.load(args.cache / f"{args.member}-{name}.npz") as f:
             out = dict(f)
         hit, usable, features = top3_hit(out, data["truth"]), ~(data["flat"] | data["broken"]), signals(out)
-        shares = [best_share(hit, features[:, 0], usable)]
-        shares += [best_share(hit, s.predict_proba(features)[:, 1], usable) for s in scorers.values()]
+        shares = [best_coverage(hit, features[:, 0], usable, TARGET)]
+        shares += [best_coverage(hit, s.predict_proba(features)[:, 1], usable, TARGET)
+                   for s in scorers.values()]
         print(f"| {name} | " + " | ".join(f"{100 * s:.1f} %" for s in shares) + " |")
 
 
