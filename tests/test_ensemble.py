@@ -199,3 +199,13 @@ def test_damaged_temperatures_are_one_line(ensemble_dir, tmp_path, capsys):
     (broken / "ensemble.json").write_text(json.dumps(description))
     assert "temperatures must be two positive numbers" in one_line_error(
         capsys, "predict", "--model", str(broken), "nothing.dat")
+
+
+def test_a_damaged_unsure_level_is_one_line(ensemble_dir, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(ensemble_dir, broken)
+    description = json.loads((broken / "ensemble.json").read_text())
+    description["unsure"]["min_confidence"] = 1.7
+    (broken / "ensemble.json").write_text(json.dumps(description))
+    assert "unsure must hold a min_confidence in (0, 1]" in one_line_error(
+        capsys, "predict", "--model", str(broken), "nothing.dat")

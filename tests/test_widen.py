@@ -61,6 +61,9 @@ def test_only_a_wider_network_of_the_same_shape_is_accepted():
     assert can_widen(SMALL, replace(SMALL, channels=(6, 12, 12))) is None
     assert "kernel_sizes" in can_widen(SMALL, replace(SMALL, kernel_sizes=(3, 3, 3)))
     assert "must grow" in can_widen(SMALL, replace(SMALL, channels=(4, 10, 12)))
+    shallower = CNNConfig(channels=(6, 10), kernel_sizes=(5, 3), hidden=16, pooling="global")
+    assert can_widen(SMALL, shallower).startswith(
+        "only channels and hidden may change, not the number of stages, kernel_sizes")
     with pytest.raises(ValueError, match="cannot widen the network: every width must grow"):
         widen(trained_like(SMALL, 0), replace(SMALL, hidden=8), seed=0)
 
@@ -77,6 +80,10 @@ def test_a_run_warm_started_from_a_narrower_network_starts_where_it_stopped(tmp_
     x = torch.from_numpy(arrays.x[:20])
     with torch.no_grad():
         torch.testing.assert_close(model.eval()(x)[0], source.eval()(x)[0], rtol=1e-5, atol=1e-5)
+    narrower = replace(small, hidden=16)
+    with pytest.raises(ValueError, match="not a narrower one: every width must grow"):
+        fit(arrays, narrower, replace(config, init_from=str(tmp_path / "a" / "model")), tmp_path / "b")
+    assert not (tmp_path / "b").exists()  # a refused start leaves no run folder to block the next
     fit(arrays, bigger, replace(config, init_from=str(tmp_path / "a" / "model")), tmp_path / "b")
     trained, meta = load_checkpoint(tmp_path / "b" / "model")
     assert meta["model_config"]["channels"] == [12, 24] and np.isfinite(meta["metrics"]["validation"]["ece"])

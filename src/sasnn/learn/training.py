@@ -408,6 +408,10 @@ def fit(
         raise ValueError(f"the network reads {wanted} input channels but the curves were prepared with "
                          f"{len(data.channels)} ({', '.join(data.channels)})")
     spec = run_spec(data, kind, model_config, config)
+    torch.manual_seed(config.seed)
+    model = build_model(kind, model_config, len(data.class_names), len(data.structure_factors))
+    if config.init_from:  # before the run folder is made: a refused start leaves nothing behind
+        warm_start(model, Path(config.init_from), data, kind, model_config, seed=config.seed)
     if open_run_dir(run_dir, spec):
         if FeatureDensity.load(run_dir / "model") is None:  # finished by a sasnn without it
             _finish(run_dir, *split(data, config.val_fraction, config.seed), read_meta(run_dir / "model"))
@@ -416,10 +420,6 @@ def fit(
         torch.set_num_threads(config.num_threads)
     device = choose_device(config.device)
     train, val = split(data, config.val_fraction, config.seed)
-    torch.manual_seed(config.seed)
-    model = build_model(kind, model_config, len(data.class_names), len(data.structure_factors))
-    if config.init_from:
-        warm_start(model, Path(config.init_from), data, kind, model_config, seed=config.seed)
     model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = _resume(run_dir, model, optimizer)  # {"history": [...], "best": loss, "stale": epochs}

@@ -19,7 +19,7 @@ pooling and input stay.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -32,9 +32,12 @@ SHARE_RANGE = (0.5, 1.5)
 
 def can_widen(source: CNNConfig, target: CNNConfig) -> str | None:
     """None when ``target`` is ``source`` made wider; else what keeps it from being so."""
-    same = replace(target, channels=source.channels, hidden=source.hidden)
-    if asdict(same) != asdict(source):
-        differ = [k for k, v in asdict(source).items() if asdict(same)[k] != v]
+    widths = ("channels", "hidden")
+    theirs, ours = asdict(source), asdict(target)
+    differ = [k for k in theirs if k not in widths and theirs[k] != ours[k]]
+    if len(source.channels) != len(target.channels):
+        differ.insert(0, "the number of stages")
+    if differ:
         return f"only channels and hidden may change, not {', '.join(differ)}"
     narrower = any(t < s for s, t in zip(source.channels, target.channels, strict=True))
     if narrower or target.hidden < source.hidden:
