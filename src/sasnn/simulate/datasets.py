@@ -82,7 +82,8 @@ def dataset_spec(config: SimulationConfig) -> dict:
     if config.nuisances == "none":
         del plain["nuisances"]  # as for priors: specs of folders from before the field stay as they were
     else:
-        spec["nuisances"] = nuisance.PRESETS[config.nuisances].to_dict()
+        # tuples become JSON lists, so the spec equals the manifest's copy on resume
+        spec["nuisances"] = _plain(nuisance.PRESETS[config.nuisances].to_dict())
     if config.priors == "narrow":
         del plain["priors"]  # narrow specs stay those of folders made before the field existed
     elif config.priors == "wide":
