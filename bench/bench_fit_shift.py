@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sasnn.fit.start import WIDE_SHARE
 from sasnn.identify.api import predict_groups
 from sasnn.identify.confirm import FIT_SHORTLIST, confirm
 from sasnn.identify.loading import load_predictor
@@ -50,6 +51,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="picks the sample and seeds the fits")
     parser.add_argument("--fit-time", type=float, default=None, help="seconds per candidate (cap)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--wide-share", type=float, default=WIDE_SHARE,
+                        help=f"share of each fit's draws from the wide priors (default {WIDE_SHARE})")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--summarize", type=Path, default=None, help="print an earlier --json's tables")
     args = parser.parse_args()
@@ -72,6 +75,7 @@ def main() -> None:
         truth = group[0].meta["model"]
         ranked = [c.model for c in prediction.candidates[:FIT_SHORTLIST]]  # the classifier's own order
         fitted = confirm(prediction, group, seed=args.seed, time_limit=args.fit_time, keep=SHOWN,
+                         wide_share=args.wide_share,
                          workers=args.workers)
         rows.append({"source": group[0].source, "truth": truth, "classifier_rank": rank_of(truth, ranked),
                      "fitted_rank": rank_of(truth, [c.model for c in fitted.candidates]),

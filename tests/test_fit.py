@@ -146,6 +146,30 @@ def test_every_shell_of_the_draws_is_fitted():
     assert four["n"] == 4.0 and four["thickness1"] == two["thickness1"] and "thickness4" in four
 
 
+def test_a_share_of_the_draws_comes_from_the_wide_priors(sphere_curve):
+    # a user's particle need not respect the training priors: the fit draws part of its
+    # starts from the wide ones (sasnn.simulate.wide), and its bounds follow them
+    from sasnn.fit.start import draw_starts, parameter_bounds
+
+    resolutions = [resolution_for_curve(sphere_curve)]
+
+    def draws(share):
+        _, made = draw_starts([sphere_curve], "core_shell_sphere", None, resolutions,
+                              rng=np.random.default_rng(0), n_draws=40, n_keep=1, wide_share=share)
+        return made
+
+    catalogue = draws(0.0)
+    assert min(d["sld_solvent"] for d in catalogue) >= 4.0  # the catalogue's 4 to 6.36
+    mixed = draws(0.5)
+    # the wide prior's solvent is uniform in -1..7, below 4 for 5/8 of its half: ~12 of 40
+    assert 5 <= sum(d["sld_solvent"] < 4.0 for d in mixed) <= 22
+    low, high = parameter_bounds("core_shell_sphere", None, mixed)["sld_solvent"]
+    assert low < 0.0 and high > 6.36
+    assert parameter_bounds("core_shell_sphere", None, catalogue)["sld_solvent"][0] > 2.0
+    with pytest.raises(ValueError, match="wide_share must lie in"):
+        fit_candidates(sphere_curve, [("sphere", None)], wide_share=1.5)
+
+
 def test_linear_scale_background_is_non_negative():
     model = np.array([4.0, 2.0, 1.0, 0.5])
     assert linear_scale_background(model, 3 * model + 0.5, np.ones(4))[:2] == pytest.approx(

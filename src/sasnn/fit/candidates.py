@@ -53,6 +53,7 @@ from sasnn.fit.lm import Clock, LMRun, go_on, run_lm, with_errors
 from sasnn.fit.pool import fit_in_processes
 from sasnn.fit.problem import OFFSETS, PENALTY, CandidateProblem, offset_names
 from sasnn.fit.start import (
+    WIDE_SHARE,
     Start,
     draw_starts,
     evaluation_count,
@@ -163,6 +164,7 @@ class FitResult:
 def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[str, str | None]],
                    *, seed: int = 0, time_limit: float | None = None, n_draws: int = 96,
                    n_starts: int = 4, thorough: bool = False, workers: int = 1,
+                   wide_share: float = WIDE_SHARE,
                    on_result: Callable[[FitResult], None] | None = None) -> list[FitResult]:
     """Fit every candidate pair to one curve; results in the candidates' order.
 
@@ -192,6 +194,9 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         Scan the lengths of each start on one dense grid and take every start to the end
         of its LM run, instead of coarse-to-fine scans and only the :data:`FINALISTS`:
         about twice the work, for the few models that must not miss their optimum.
+    wide_share : float
+        Share of each pair's prior draws taken from its wide prior
+        (:func:`sasnn.fit.start.draw_starts`; 0: the catalogue's priors only).
     workers : int
         Processes fitting candidates at once (1: in this process). Each pair's fit is
         the same whichever process runs it (its draws depend on the seed and the pair,
@@ -217,7 +222,10 @@ def fit_candidates(curves: Curve | Sequence[Curve], candidates: Sequence[tuple[s
         check_candidate(model, structure_factor)
     for curve in curves:
         check_curve(curve)
-    options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts, thorough=thorough)
+    if not 0.0 <= wide_share <= 1.0:
+        raise ValueError(f"wide_share must lie in [0, 1], got {wide_share}")
+    options = dict(time_limit=time_limit, n_draws=n_draws, n_starts=n_starts, thorough=thorough,
+                   wide_share=wide_share)
     if workers > 1 and len(pairs) > 1:
         return fit_in_processes(_fit_pair, curves, pairs, seed, options, min(workers, len(pairs)),
                                 on_result)
@@ -272,7 +280,7 @@ def check_curve(curve: Curve) -> None:
 def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor: str | None, *,
                   rng: np.random.Generator, resolutions: Sequence | None = None,
                   time_limit: float | None = None, n_draws: int = 96, n_starts: int = 4,
-                  thorough: bool = False) -> FitResult:
+                  thorough: bool = False, wide_share: float = WIDE_SHARE) -> FitResult:
     """Fit one pair to one curve (or jointly to entries) from its best prior draws.
 
     See :func:`fit_candidates` for the arguments; ``resolutions`` (one per curve) saves
@@ -288,7 +296,7 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
         resolutions = [resolution_for_curve(c) for c in curves]
     starts, draws = draw_starts(curves, model, structure_factor, resolutions, rng=rng,
                                 n_draws=n_draws, n_keep=n_starts, deadline=clock.deadline,
-                                thorough=thorough)
+                                thorough=thorough, wide_share=wide_share)
     q = np.concatenate([c.q for c in curves])
     if not starts and clock.expired():
         return _failed(model, structure_factor, q, begin, clock,
@@ -342,7 +350,8 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     converged = best.converged and bool(np.all(np.abs(problem.residuals(values)) < PENALTY))
     parameters = {key: (float(v), float(e)) for key, (v, e) in fitted.items()}
     fixed = {key: v for key, v in problem.all_parameters(values).items() if key not in fitted}
-    how += (f"; budget {n_draws} draws, {n_starts} starts x {PROBE_STEPS} LM steps, the best "
+    how += (f"; budget {n_draws} draws ({wide_share:.0%} from the wide priors), "
+            f"{n_starts} starts x {PROBE_STEPS} LM steps, the best "
             f"{n_final} to {MAX_STEPS}{', dense length scans' if thorough else ''} "
             f"({k + 1} model evaluations a step): used "
             f"{evaluation_count() - work} evaluations")

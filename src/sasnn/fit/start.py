@@ -4,10 +4,15 @@
 optimiser needs a start in the right basin, so the starts come from the simulated
 curves nearest to the data, computed on the data's own q points and resolution:
 
-1. draw ``n_draws`` parameter sets from the class's catalogue prior
-   (:func:`sasnn.simulate.sampling.sample_parameters`, seeded), each with every length
+1. draw ``n_draws`` parameter sets, seeded: most from the class's catalogue prior
+   (:func:`sasnn.simulate.sampling.sample_parameters`), each with every length
    stretched by one common factor so that the class's features can fall anywhere in
-   the data's q window (:func:`stretch_range`);
+   the data's q window (:func:`stretch_range`); a share :data:`WIDE_SHARE` from the
+   class's wide prior (:func:`sasnn.simulate.wide.sample_wide`: aspect ratios, counts,
+   contrasts and polydispersities the catalogue's ranges leave out), stretched only as
+   far as the data's window reaches beyond :data:`Q_WINDOW`. A user's particle need
+   not respect the training priors, and a fit that can only start inside them fails
+   on the curves the classifier found hardest;
 2. simulate each draw with :func:`sasnn.simulate.kernels.model_intensity` (cached kernels);
 3. solve the linear least-squares problem for a non-negative scale and flat
    background per draw (:func:`linear_scale_background`), which is what the
@@ -27,7 +32,7 @@ This is "the stored parameters of the nearest simulated training curves" done on
 the exact grid of the data rather than on the network's grid, so that no stored
 dataset is needed at prediction time.
 
-The same draws bound the fit (:func:`parameter_bounds`): each varied parameter may
+The same draws, wide ones included, bound the fit (:func:`parameter_bounds`): each varied parameter may
 move over the range its draws covered, widened ×/÷3 (log priors, and derived
 positive parameters spanning more than that factor) or by half the range (linear
 priors, others), never past sasmodels' own limits.
@@ -53,6 +58,7 @@ __all__ = [
     "PD_MIN",
     "Q_WINDOW",
     "Start",
+    "WIDE_SHARE",
     "draw_starts",
     "evaluation_count",
     "integer_ranges",
@@ -83,6 +89,9 @@ LENGTH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.145, 1.145, 7)[1:-1] if
 DENSE_STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 35))
 DENSE_LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 17))
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
+# share of the draws from the wide priors (not for tabulated classes: each new shape
+# there is a new table, minutes); the rest from the catalogue's, where most samples lie
+WIDE_SHARE = 0.5
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
 # bookkeeping keys of a sasmodels parameter dict that are never fitted
@@ -192,7 +201,7 @@ def _stretch(params: dict, factor: float, units: Mapping[str, str], skip=()) -> 
 def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | None,
                 resolutions: Sequence, *, rng: np.random.Generator, n_draws: int = 96,
                 n_keep: int = 3, deadline: float = math.inf,
-                thorough: bool = False) -> tuple[list[Start], list[dict]]:
+                thorough: bool = False, wide_share: float = WIDE_SHARE) -> tuple[list[Start], list[dict]]:
     """The ``n_keep`` prior draws whose simulated curves lie nearest to the data.
 
     Parameters
@@ -212,6 +221,8 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     deadline : float
         ``time.perf_counter()`` after which no further draw starts (a tabulated class
         may build a table per draw on first use).
+    wide_share : float
+        Share of the draws from the class's wide prior (0: the catalogue's only).
 
     Returns
     -------
@@ -224,7 +235,13 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     units = _units(model, structure_factor)
     tab = entry.tabulate if structure_factor is None else None
     counts = integer_ranges(model, structure_factor)
-    low, high = np.log(stretch_range(np.concatenate([c.q for c in curves])))
+    if not 0.0 <= wide_share <= 1.0:
+        raise ValueError(f"wide_share must lie in [0, 1], got {wide_share}")
+    q = np.concatenate([c.q for c in curves])
+    low, high = np.log(stretch_range(q))
+    # the wide priors already span 4x beyond the catalogue's lengths: they stretch
+    # only as far as the data reach beyond the window the catalogue was made for
+    wide_low, wide_high = np.log(np.array(stretch_range(q)) * np.array([STRETCH_BEYOND, 1 / STRETCH_BEYOND]))
 
     def score(params: dict) -> Start | None:
         return score_start(curves, model, structure_factor, params, resolutions)
@@ -233,9 +250,14 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
     for _ in range(n_draws):
         if time.perf_counter() > deadline:
             break
-        params = sample_parameters(entry, rng, structure_factor=structure_factor)
-        params = _stretch(params, math.exp(rng.uniform(low, high)), units,
-                          skip=("radius_effective",))
+        params = None
+        if tab is None and entry.tabulate is None and rng.random() < wide_share:
+            params = _wide_draw(entry, rng, structure_factor)
+            factor = math.exp(rng.uniform(wide_low, wide_high))
+        if params is None:
+            params = sample_parameters(entry, rng, structure_factor=structure_factor)
+            factor = math.exp(rng.uniform(low, high))
+        params = _stretch(params, factor, units, skip=("radius_effective",))
         draws.append(params)
         start = score(params)
         if start is not None:
@@ -284,6 +306,16 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
             best = stretched(recounted) if recounted is not best else best
         refined.append(best)
     return sorted(refined, key=lambda s: s.chi2), draws
+
+
+def _wide_draw(entry, rng: np.random.Generator, structure_factor: str | None) -> dict | None:
+    """One draw of the class's wide prior, or None where its physics or S(q) found none."""
+    from sasnn.simulate.wide import sample_wide
+
+    try:
+        return sample_wide(entry, rng, structure_factor=structure_factor)
+    except RuntimeError:  # the physics rejected every try: the catalogue's prior instead
+        return None
 
 
 def recount(params: Mapping, name: str, count: int, draws: Sequence[Mapping]) -> dict:

@@ -34,6 +34,7 @@ import numpy as np
 
 from sasnn.fit.candidates import FitResult, bic_weights, fit_candidates
 from sasnn.fit.determined import shape_parameters, size_parameter
+from sasnn.fit.start import WIDE_SHARE
 from sasnn.identify.predictor import Candidate, Prediction, Predictor
 from sasnn.io.curve import Curve
 from sasnn.simulate.catalog import CATALOG, STRUCTURE_FACTORS
@@ -196,6 +197,7 @@ def confirm(
     keep: int | None = None,
     keep_pairs: Sequence[tuple[str, str | None]] = (),
     workers: int = 1,
+    wide_share: float = WIDE_SHARE,
 ) -> Prediction:
     """Fit ``prediction``'s candidates to ``curves`` (one entry, or several entries of
     one sample fitted jointly) and return it re-ranked with the fits attached
@@ -211,6 +213,8 @@ def confirm(
     safety net (off by default); a fit it stopped has ``stopped_by_time`` and a
     provisional rank.
     ``on_candidate(name)`` is called after each candidate's fit (for progress bars).
+    ``wide_share``: share of each fit's prior draws from the wide priors
+    (:func:`sasnn.fit.start.draw_starts`).
     """
     if keep is not None and keep < 1:
         raise ValueError(f"keep must be a positive number of candidates, got {keep}")
@@ -225,7 +229,7 @@ def confirm(
                                                           thorough=True))):
         if chosen:
             fitted = fit_candidates(curves, [pairs[i] for i in chosen], seed=seed, time_limit=time_limit,
-                                    workers=workers, on_result=report, **search)
+                                    workers=workers, wide_share=wide_share, on_result=report, **search)
             for i, result in zip(chosen, fitted, strict=True):
                 results[i] = result
     order = parsimonious_order(results)
