@@ -92,7 +92,7 @@ def test_predict_on_dev_set_files_with_the_default_model(capsys):
 
 
 def test_the_wide_network_is_bundled_beside_the_default_and_named_by_model(capsys):
-    # network H (docs/generalisation.md): trained on wide and narrow priors; the default stays G
+    # network K (docs/generalisation.md): trained on wide and narrow priors; the default stays G
     # until a network meets every target of issue 19
     from sasnn.identify.model_folder import bundled_models
 

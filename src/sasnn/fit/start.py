@@ -251,7 +251,7 @@ def draw_starts(curves: Sequence[Curve], model: str, structure_factor: str | Non
         if time.perf_counter() > deadline:
             break
         params = None
-        if tab is None and entry.tabulate is None and rng.random() < wide_share:
+        if wide_share > 0 and entry.tabulate is None and rng.random() < wide_share:  # 0: as before
             params = _wide_draw(entry, rng, structure_factor)
             factor = math.exp(rng.uniform(wide_low, wide_high))
         if params is None:
