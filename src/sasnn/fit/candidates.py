@@ -350,8 +350,8 @@ def fit_candidate(curves: Curve | Sequence[Curve], model: str, structure_factor:
     converged = best.converged and bool(np.all(np.abs(problem.residuals(values)) < PENALTY))
     parameters = {key: (float(v), float(e)) for key, (v, e) in fitted.items()}
     fixed = {key: v for key, v in problem.all_parameters(values).items() if key not in fitted}
-    how += (f"; budget {n_draws} draws ({wide_share:.0%} from the wide priors), "
-            f"{n_starts} starts x {PROBE_STEPS} LM steps, the best "
+    wide = f" ({wide_share:.0%} from the wide priors)" if wide_share > 0 else ""
+    how += (f"; budget {n_draws} draws{wide}, {n_starts} starts x {PROBE_STEPS} LM steps, the best "
             f"{n_final} to {MAX_STEPS}{', dense length scans' if thorough else ''} "
             f"({k + 1} model evaluations a step): used "
             f"{evaluation_count() - work} evaluations")

@@ -4,15 +4,16 @@
 optimiser needs a start in the right basin, so the starts come from the simulated
 curves nearest to the data, computed on the data's own q points and resolution:
 
-1. draw ``n_draws`` parameter sets, seeded: most from the class's catalogue prior
-   (:func:`sasnn.simulate.sampling.sample_parameters`), each with every length
+1. draw ``n_draws`` parameter sets from the class's catalogue prior
+   (:func:`sasnn.simulate.sampling.sample_parameters`, seeded), each with every length
    stretched by one common factor so that the class's features can fall anywhere in
-   the data's q window (:func:`stretch_range`); a share :data:`WIDE_SHARE` from the
-   class's wide prior (:func:`sasnn.simulate.wide.sample_wide`: aspect ratios, counts,
-   contrasts and polydispersities the catalogue's ranges leave out), stretched only as
-   far as the data's window reaches beyond :data:`Q_WINDOW`. A user's particle need
-   not respect the training priors, and a fit that can only start inside them fails
-   on the curves the classifier found hardest;
+   the data's q window (:func:`stretch_range`). On request (``wide_share``) a share of
+   them comes from the class's wide prior instead (:func:`sasnn.simulate.wide.sample_wide`:
+   aspect ratios, counts, contrasts and polydispersities beyond the catalogue's),
+   stretched only as far as the data reach beyond :data:`Q_WINDOW`. Off by default
+   (:data:`WIDE_SHARE`): on curves from beyond the training priors it let the wrong
+   candidates fit as well as the true one more often than it rescued the true one's fit
+   (docs/generalisation.md, "Fits that start from the wide priors");
 2. simulate each draw with :func:`sasnn.simulate.kernels.model_intensity` (cached kernels);
 3. solve the linear least-squares problem for a non-negative scale and flat
    background per draw (:func:`linear_scale_background`), which is what the
@@ -32,7 +33,7 @@ This is "the stored parameters of the nearest simulated training curves" done on
 the exact grid of the data rather than on the network's grid, so that no stored
 dataset is needed at prediction time.
 
-The same draws, wide ones included, bound the fit (:func:`parameter_bounds`): each varied parameter may
+The same draws bound the fit (:func:`parameter_bounds`): each varied parameter may
 move over the range its draws covered, widened ×/÷3 (log priors, and derived
 positive parameters spanning more than that factor) or by half the range (linear
 priors, others), never past sasmodels' own limits.
@@ -89,9 +90,10 @@ LENGTH_FINE = tuple(float(f) for f in np.geomspace(1 / 1.145, 1.145, 7)[1:-1] if
 DENSE_STRETCH_SCAN = tuple(float(f) for f in np.geomspace(0.5, 2.0, 35))
 DENSE_LENGTH_SCAN = tuple(float(f) for f in np.geomspace(1 / 1.5, 1.5, 17))
 WIDEN = 3.0  # a positive parameter may leave the range of its draws by this factor
-# share of the draws from the wide priors (not for tabulated classes: each new shape
-# there is a new table, minutes); the rest from the catalogue's, where most samples lie
-WIDE_SHARE = 0.5
+# default share of the draws from the wide priors: none. Half (wide bounds for every
+# candidate) lost more true models from the fitted top 3 than it won (docs/generalisation.md).
+# Never for tabulated classes: each new shape there is a new table (minutes).
+WIDE_SHARE = 0.0
 # how a length stretch of factor f scales a parameter, by its sasmodels unit
 _STRETCH_POWER = {"Ang": 1, "Ang^2": 2, "Ang^3": 3, "1/Ang": -1}
 # bookkeeping keys of a sasmodels parameter dict that are never fitted
