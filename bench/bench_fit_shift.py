@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--summarize", type=Path, default=None, help="print an earlier --json's tables")
     args = parser.parse_args()
+    if not 0.0 <= args.wide_share <= 1.0:
+        parser.error(f"--wide-share must lie in [0, 1], got {args.wide_share:g}")
     if args.summarize:
         earlier = json.loads(args.summarize.read_text())
         report(earlier["curves"], earlier["args"]["data"], earlier["args"]["model"])

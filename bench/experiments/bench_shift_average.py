@@ -39,11 +39,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="simulated test set folder")
     parser.add_argument("--factors", default="0.8,0.894,1,1.118,1.25", help="q factors, comma-separated")
     args = parser.parse_args()
-    factors = [float(f) for f in args.factors.split(",")]
-    predictor = load_predictor(args.model)
+    try:
+        factors = [float(f) for f in args.factors.split(",")]
+        if not all(f > 0 for f in factors):
+            raise ValueError("every --factors value must be positive")
+        predictor = load_predictor(args.model)
+        curves = [c for shard in iter_shards(args.data) for c in map(shard.curve, range(len(shard)))
+                  if not _feature_test(c, is_slit_smeared(c)).featureless]
+    except (ValueError, OSError) as error:  # one line, as the CLI gives
+        parser.error(str(error))
     names = predictor.class_names
-    curves = [c for shard in iter_shards(args.data) for c in map(shard.curve, range(len(shard)))
-              if not _feature_test(c, is_slit_smeared(c)).featureless]
     truth = np.array([names.index(c.meta["model"]) for c in curves])
     blank = np.zeros((len(predictor.channels), len(predictor.grid)), np.float32)
     begin, probabilities = time.perf_counter(), {}
