@@ -14,6 +14,8 @@ from sasnn.learn.preprocessing import (
     prepare_batch,
     prepare_input,
     random_crop,
+    random_shift,
+    shift,
 )
 
 GRID = default_grid()
@@ -136,6 +138,60 @@ def test_random_crop_keeps_a_window_and_recentres_it():
         np.testing.assert_allclose(after[0][kept], centre(before[0], after[1])[kept], atol=1e-6)
     untouched = random_crop(x, np.random.default_rng(0), probability=0.0, min_cells=40)
     np.testing.assert_allclose(untouched, x, atol=1e-6)
+
+
+def sasmodels_curve(model: str, q: np.ndarray, **params) -> np.ndarray:
+    from sasmodels.core import load_model
+    from sasmodels.data import empty_data1D
+    from sasmodels.direct_model import DirectModel
+
+    return DirectModel(empty_data1D(q, resolution=0.0), load_model(model))(background=0.0, **params)
+
+
+def test_a_shift_is_the_same_sample_at_another_size():
+    """sasmodels' polydisperse spheres with a hard-sphere S(Q), every length divided by f and
+    measured on the window q·f, prepare to the first sample's input moved by log10 f."""
+    step = np.log10(GRID[1] / GRID[0])
+    cells = 20
+    f = 10 ** (cells * step)
+    q = np.geomspace(0.004, 0.25, 180)
+    params = dict(scale=0.1, sld=4, sld_solvent=1, radius_pd=0.15, radius_pd_n=35, radius_pd_type="schulz",
+                  volfraction=0.2)
+    big = sasmodels_curve("sphere@hardsphere", q, radius=120.0, radius_effective=130.0, **params)
+    small = sasmodels_curve("sphere@hardsphere", q * f, radius=120.0 / f, radius_effective=130.0 / f,
+                            **params)
+    assert not np.allclose(big, small)  # the absolute scale changes; the shape must not
+    x_big, x_small = prepare_batch([q, q * f], [big, small], GRID)
+    moved = shift(x_big[None], np.array([cells]))[0]
+    np.testing.assert_array_equal(moved[1], x_small[1])
+    np.testing.assert_allclose(moved[0], x_small[0], atol=1e-4)
+    # the other direction, and nothing moves for a zero step
+    np.testing.assert_allclose(shift(x_small[None], np.array([-cells]))[0], x_big, atol=1e-4)
+    np.testing.assert_array_equal(shift(x_big[None], np.array([0]))[0], x_big)
+
+
+def test_random_shift_keeps_a_window_on_the_grid_and_recentres_it():
+    qs, intensities = zip(*[measured(0.0009 * (1 + 3 * k), 0.05 + 0.25 * k, 400) for k in range(5)],
+                          strict=True)
+    narrow = measured(0.01, 0.012, 50)  # covers fewer cells than min_cells: stays put
+    x = prepare_batch([*qs, narrow[0]], [*intensities, narrow[1]], GRID)
+    width = (x[:, 1] > 0).sum(axis=1)
+    assert width[-1] < 40
+    seen = set()
+    for seed in range(20):
+        moved = random_shift(x, np.random.default_rng(seed), max_cells=30, min_cells=40)
+        for before, after, cells in zip(x, moved, width, strict=True):
+            idx = np.flatnonzero(after[1] > 0)
+            assert np.all(np.diff(idx) == 1) and len(idx) >= min(40, cells)
+            steps = [s for s in range(-30, 31)
+                     if np.array_equal(shift(before[None], np.array([s]))[0], after)]
+            assert len(steps) == 1, "every output is the input moved by one step within the bound"
+            seen.add(steps[0])
+            assert abs(after[0][idx].mean()) < 1e-5
+        np.testing.assert_array_equal(moved[-1], x[-1])
+    assert min(seen) < -20 and max(seen) > 20
+    again = [random_shift(x, np.random.default_rng(3), max_cells=30, min_cells=40) for _ in range(2)]
+    np.testing.assert_array_equal(*again)
 
 
 def test_batch_equals_single_curves():

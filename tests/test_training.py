@@ -338,6 +338,23 @@ def test_noise_augmentation_trains_on_the_gridded_uncertainties(dataset_dir, arr
         TrainConfig(noise_augment=-1)
 
 
+def test_shift_augmentation_trains_and_is_bounded(arrays, tmp_path):
+    config = replace(TINY_TRAIN, shift_augment=0.3, epochs=1)
+    torch.manual_seed(0)
+    model = build_model("cnn", TINY_CNN, 3, len(arrays.structure_factors))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
+    loss = training.train_one_epoch(model, arrays, optimizer, config, np.random.default_rng(0),
+                                    torch.device("cpu"))
+    assert np.isfinite(loss)
+    with pytest.raises(ValueError, match=r"shift_augment must be in \[0, 1\]"):
+        TrainConfig(shift_augment=1.5)
+    # a run without the shift keeps the spec it had before the option existed
+    from sasnn.learn.runs import run_spec
+
+    assert "shift_augment" not in run_spec(arrays, "cnn", TINY_CNN, TINY_TRAIN)["train_config"]
+    assert run_spec(arrays, "cnn", TINY_CNN, config)["train_config"]["shift_augment"] == 0.3
+
+
 def test_a_network_reading_sigma_trains_and_predicts_from_it(dataset_dir, arrays, tmp_path):
     from sasnn.identify.loading import load_predictor
     from sasnn.learn.preprocessing import channels_for

@@ -2,7 +2,8 @@
 
 Training (:mod:`sasnn.learn.training`), evaluation and prediction (:mod:`sasnn.identify.predictor`)
 all call :func:`prepare_input` / :func:`prepare_batch`; no other code transforms
-inputs. The training-time augmentations (:func:`random_crop`, :func:`add_noise`)
+inputs. The training-time augmentations (:func:`random_crop`, :func:`add_noise`,
+:func:`random_shift`)
 work on the prepared tensors and re-centre them with the same :func:`centre` that
 prepared them.
 
@@ -336,6 +337,48 @@ def random_crop(x: np.ndarray, rng: np.random.Generator, *, probability: float, 
     x[:, 1:] *= keep[:, None]  # the mask, and the log_sigma channel where there is one
     x[:, 0] = centre(x[:, 0], x[:, 1])
     return x
+
+
+def shift(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Move each prepared curve by ``steps`` grid cells (positive: to higher q), re-centred.
+
+    Scaling every length of a sample by 1/f turns I(q) into c·I(f·q): the same pattern,
+    moved by log10 f along log q, on the same q window moved with it. The constant c is what
+    :func:`centre` removes, pinhole resolution (dQ/Q) moves with q, and power laws keep
+    their shape. So a shift of the prepared input is the input of the same sample made
+    larger or smaller, measured on a moved window. What leaves the grid is cut off.
+
+    ``x``: float32, shape (B, C, n); ``steps``: int, shape (B,). A new array is returned.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    n = x.shape[-1]
+    source = np.arange(n)[None, :] - np.asarray(steps, dtype=int)[:, None]  # where each cell comes from
+    inside = (source >= 0) & (source < n)
+    index = np.broadcast_to(np.clip(source, 0, n - 1)[:, None, :], x.shape)
+    moved = np.take_along_axis(x, index, axis=2) * inside[:, None, :]
+    moved[:, 0] = centre(moved[:, 0], moved[:, 1])
+    return moved.astype(np.float32)
+
+
+def random_shift(x: np.ndarray, rng: np.random.Generator, *, max_cells: int, min_cells: int) -> np.ndarray:
+    """Training augmentation: a new size for every curve, by :func:`shift`.
+
+    Each curve moves by an integer number of cells, uniform in [-``max_cells``,
+    ``max_cells``] and clipped so that at least ``min_cells`` of its covered cells stay on
+    the grid. Curves covering fewer than ``min_cells`` stay where they are. It decouples
+    the sizes a class was simulated with from where its features sit on the grid.
+
+    ``x``: float32, shape (B, C, n), from :func:`prepare_batch`; a new array is returned.
+    """
+    n = x.shape[-1]
+    covered = x[:, 1] > 0
+    first = np.argmax(covered, axis=1)
+    last = n - 1 - np.argmax(covered[:, ::-1], axis=1)
+    low = np.maximum(-max_cells, min_cells - 1 - last)  # keeps cells first..last partly on the grid
+    high = np.minimum(max_cells, n - min_cells - first)
+    movable = (covered.sum(axis=1) >= min_cells) & (low <= high)
+    steps = rng.integers(np.minimum(low, high), np.maximum(low, high) + 1)
+    return shift(x, np.where(movable, steps, 0))
 
 
 def prepare_curve(q, intensity, sigma, grid, channels) -> np.ndarray:

@@ -19,13 +19,19 @@ RUN_FORMAT = "sasnn-run"
 RUN_FILES = {"config.json", "history.json", "last", "best", "model"}
 
 
+#: TrainConfig fields added after runs were first written, left out of the spec at their
+#: default so that a run begun before them still resumes.
+_LATER_DEFAULTS = {"shift_augment": 0.0}
+
+
 def run_spec(data, kind: str, model_config, config) -> dict:
     """The identity of a run: a RUN_DIR with another spec is never touched."""
     spec = {
         "format": RUN_FORMAT,
         "architecture": kind,
         "model_config": asdict(model_config),
-        "train_config": {k: v for k, v in asdict(config).items() if k not in ("num_threads", "device")},
+        "train_config": {k: v for k, v in asdict(config).items()
+                         if k not in ("num_threads", "device") and _LATER_DEFAULTS.get(k, ...) != v},
         "dataset_sha256": data.manifest_sha256,
         "class_names": list(data.class_names),
         "structure_factors": list(data.structure_factors),

@@ -57,6 +57,9 @@ class TrainConfig:
     crop_probability: float = 0.3  # share of training curves cut to a random Q window each epoch
     crop_min_cells: int = 48  # narrowest window kept: 0.6 decades of q on the default grid
     noise_augment: float = 0.0  # > 0: fresh noise of up to this many σ on each curve each epoch
+    # > 0: each curve each epoch moves by up to this many decades in log q (a new size of
+    # the same class; preprocessing.random_shift), before the crop
+    shift_augment: float = 0.0
     val_fraction: float = 0.1  # held out for early stopping, calibration and the "unsure" threshold
     sf_loss_weight: float = 1.0  # loss = CE(form factor) + this * CE(structure factor)
     unsure_rate: float = 0.05  # share of validation curves the out-of-distribution test flags
@@ -78,6 +81,9 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.noise_augment <= 3:
             raise ValueError(f"TrainConfig.noise_augment must be in [0, 3] (σ), got {self.noise_augment}")
+        if not 0 <= self.shift_augment <= 1:
+            raise ValueError(f"TrainConfig.shift_augment must be in [0, 1] (decades of q), "
+                             f"got {self.shift_augment}")
         if not 0 < self.unsure_top3 < 1:
             raise ValueError(f"TrainConfig.unsure_top3 must be in (0, 1), got {self.unsure_top3}")
         for name in ("crop_probability", "val_fraction", "unsure_rate"):
@@ -313,11 +319,12 @@ def train_one_epoch(
     device: torch.device,
     on_batch: Callable[[int], None] | None = None,
 ) -> float:
-    """One pass over ``data`` in random order, with fresh noise (``config.noise_augment``)
-    and random Q-window crops; the mean loss."""
+    """One pass over ``data`` in random order, with fresh noise (``config.noise_augment``),
+    shifts in log q (``config.shift_augment``) and random Q-window crops; the mean loss."""
     if config.noise_augment > 0 and data.log_sigma is None:
         raise ValueError("noise_augment needs the curves' uncertainties: load the data with_sigma=True")
     model.train()
+    shift_cells = round(config.shift_augment / abs(np.log10(data.grid[1] / data.grid[0])))
     order = rng.permutation(len(data))
     total, seen = 0.0, 0
     for start in range(0, len(order), config.batch_size):
@@ -327,6 +334,8 @@ def train_one_epoch(
         x = data.x[index]
         if config.noise_augment > 0:
             x = preprocessing.add_noise(x, data.log_sigma[index], rng, max_scale=config.noise_augment)
+        if config.shift_augment > 0:
+            x = preprocessing.random_shift(x, rng, max_cells=shift_cells, min_cells=config.crop_min_cells)
         x = preprocessing.random_crop(x, rng, probability=config.crop_probability,
                                       min_cells=config.crop_min_cells)
         ff = torch.from_numpy(data.form_factor[index]).to(device)
