@@ -13,7 +13,8 @@ control set scored by the same code.
 For each set: top-1/top-3 of the form-factor head (calibrated probabilities) for curves
 with a feature and for featureless ones (sasnn.learn.featureless); for featureless
 curves the share whose first candidate is a generic model or that are flagged unsure;
-per class; the "sink" classes the misses are called; and the risk-coverage curve
+by how far beyond the training ranges a curve's parameters lie, and of what kind (a
+length, or a ratio, count or other number) the farthest one is; per class; the "sink" classes the misses are called; and the risk-coverage curve
 (top-3 accuracy of the predictions not flagged, against the share not flagged) for the
 shipped "unsure" flag, alone and combined with a threshold on the top-3 probability.
 Writes OUT/results.json and OUT/table.md. A folder without a manifest is simulated
@@ -63,24 +64,37 @@ EXCESS_BINS = ((1.0, "inside training ranges"), (2.0, "beyond training by <= 2x"
                (3.0, "beyond training by 2-3x"), (np.inf, "beyond training by > 3x"))
 
 
-def where(curve) -> tuple[str, str, str]:
+def _kind(model: str, parameter: str) -> str:
+    """What a parameter is, from its sasmodels units: a length, or a ratio, count or other."""
+    from sasnn.simulate.wide import kernel_names
+
+    units = dict(kernel_names(model)).get(parameter)
+    return "a length" if units is not None and units.units == "Ang" else "a ratio, count or other number"
+
+
+def where(curve) -> tuple[str, ...]:
     """Where a curve's parameters lie: (inside / beyond the class's training ranges,
     mono- / polydisperse, how far beyond: the largest factor by which a positive
-    parameter varied in training leaves its range)."""
+    parameter varied in training leaves its range, and for curves beyond by more than 2x,
+    what kind of parameter that is)."""
     from sasnn.simulate.wide import training_ranges
 
     params = curve.meta["parameters"]["model"]
     ranges = training_ranges(curve.meta["model"])
-    checked = [(params[k], lo, hi) for k, (lo, hi) in ranges.items()
+    checked = [(k, params[k], lo, hi) for k, (lo, hi) in ranges.items()
                if k in params and isinstance(params[k], float) and lo < hi]
-    beyond = any(not lo <= v <= hi for v, lo, hi in checked)
-    factor = max([1.0] + [max(lo / v, v / hi) for v, lo, hi in checked if lo > 0 and v > 0])
+    beyond = any(not lo <= v <= hi for _, v, lo, hi in checked)
+    factors = [(max(lo / v, v / hi), k) for k, v, lo, hi in checked if lo > 0 and v > 0]
+    factor, farthest = max([(1.0, "")] + factors)
     excess = next(label for top, label in EXCESS_BINS if factor <= top)
     widths = [v for k, v in params.items() if k.endswith("_pd")]
     dispersity = "no size distribution" if not widths else (
         "monodisperse" if max(widths) < 0.02 else "polydisperse")
-    return ("a parameter beyond training" if beyond else "inside training ranges", dispersity,
-            f"factor: {excess}")
+    labels = ("a parameter beyond training" if beyond else "inside training ranges", dispersity,
+              f"factor: {excess}")
+    if factor > 2:
+        labels += (f"beyond by > 2x in {_kind(curve.meta['model'], farthest)}",)
+    return labels
 
 
 def score_set(predictor, curves) -> dict:
@@ -131,9 +145,9 @@ def summarise(s: dict, names: list[str]) -> dict:
         },
     }
     result["breakdown"] = {}
-    for axis in range(3):
-        labels = np.array([w[axis] for w in s["where"]])
-        for label in sorted(set(labels)):
+    for axis in range(4):  # the fourth label only where a curve is beyond by > 2x
+        labels = np.array([w[axis] if len(w) > axis else "" for w in s["where"]])
+        for label in sorted(set(labels) - {""}):
             result["breakdown"][label] = _acc(s, (labels == label) & ~flat)
     result["per_class"] = {}
     for c, name in enumerate(names):
