@@ -12,11 +12,12 @@ control set scored by the same code.
 
 For each set: top-1/top-3 of the form-factor head (calibrated probabilities) for curves
 with a feature and for featureless ones (sasnn.learn.featureless); for featureless
-curves the share whose first candidate is a generic model or that are flagged unsure;
-by how far beyond the training ranges a curve's parameters lie, and of what kind (a
-length, or a ratio, count or other number) the farthest one is; per class; the "sink" classes the misses are called; and the risk-coverage curve
-(top-3 accuracy of the predictions not flagged, against the share not flagged) for the
-shipped "unsure" flag, alone and combined with a threshold on the top-3 probability.
+curves the share whose first candidate is a generic model or that are flagged unsure; by
+how far beyond the training ranges a curve's parameters lie, and of what kind (a length,
+or a ratio, count or other number) the farthest one is; per class; the "sink" classes
+the misses are called; and the risk-coverage curve (top-3 accuracy of the predictions
+not flagged, against the share not flagged) for the shipped "unsure" flag, alone and
+combined with a threshold on the top-3 probability.
 Writes OUT/results.json and OUT/table.md. A folder without a manifest is simulated
 first (--per-class, --seed; wide or scaled priors when its name in --set is "wide" or
 "scaled", else narrow).
