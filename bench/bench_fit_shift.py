@@ -31,7 +31,7 @@ from sasnn.fit.start import WIDE_SHARE
 from sasnn.identify.api import predict_groups
 from sasnn.identify.confirm import FIT_SHORTLIST, confirm
 from sasnn.identify.loading import load_predictor
-from sasnn.identify.predictor import _feature_test, is_slit_smeared
+from sasnn.identify.predictor import has_feature
 from sasnn.simulate.datasets import iter_shards
 from sasnn.simulate.kernels import compile_kernels
 
@@ -67,7 +67,7 @@ def main() -> None:
 
     predictor = load_predictor(args.model)
     curves = [shard.curve(i) for shard in iter_shards(args.data) for i in range(len(shard))]
-    featured = [c for c in curves if not _feature_test(c, is_slit_smeared(c)).featureless]
+    featured = [c for c in curves if has_feature(c)]
     rng = np.random.default_rng(args.seed)
     sample = [featured[i] for i in np.sort(rng.choice(len(featured), args.curves, replace=False))]
     jobs = predict_groups(predictor, [[c] for c in sample], top=FIT_SHORTLIST, references=True)

@@ -13,7 +13,7 @@ from _identify_data import make_tiny_dataset
 from sasnn.identify import model_folder
 from sasnn.identify import predictor as predict
 from sasnn.identify.loading import load_predictor
-from sasnn.identify.predictor import Predictor
+from sasnn.identify.predictor import Predictor, has_feature
 from sasnn.io.curve import Curve
 from sasnn.learn.explain import explain_curve, integrated_gradients
 from sasnn.learn.networks import CNNConfig, load_checkpoint
@@ -186,3 +186,5 @@ def test_a_featureless_window_is_flagged_whatever_the_network_says(run):
     assert "q^-4.0" in flat.reason and flat.to_dict()["featureless"] is True
     assert bare.featureless and bare.unsure
     assert not fringes.featureless and "no size" not in (fringes.reason or "")
+    # the benches' has_feature is the same rule
+    assert [has_feature(c) for c in curves] == [False, True, False]

@@ -31,7 +31,7 @@ import numpy as np
 
 from sasnn.identify.confirm import FIT_SHORTLIST
 from sasnn.identify.loading import load_predictor
-from sasnn.identify.predictor import _feature_test, is_slit_smeared
+from sasnn.identify.predictor import has_feature
 from sasnn.learn import evaluation
 from sasnn.learn.training import calibrate_temperature, concatenate, confidence_levels, load_training_arrays
 from sasnn.simulate.datasets import iter_shards
@@ -52,7 +52,7 @@ def curves_of(folder: Path, predictor):
             except ValueError:
                 x.append(np.zeros((len(predictor.channels), len(predictor.grid)), np.float32))
                 broken.append(True)
-            flat.append(_feature_test(curve, is_slit_smeared(curve)).featureless)
+            flat.append(not has_feature(curve))
     return np.stack(x), np.array(truth), np.array(flat), np.array(broken)
 
 

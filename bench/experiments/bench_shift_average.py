@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sasnn.identify.loading import load_predictor
-from sasnn.identify.predictor import _feature_test, is_slit_smeared
+from sasnn.identify.predictor import has_feature
 from sasnn.learn.preprocessing import prepare_curve
 from sasnn.simulate.datasets import iter_shards
 
@@ -45,7 +45,7 @@ def main() -> None:
             raise ValueError("every --factors value must be positive")
         predictor = load_predictor(args.model)
         curves = [c for shard in iter_shards(args.data) for c in map(shard.curve, range(len(shard)))
-                  if not _feature_test(c, is_slit_smeared(c)).featureless]
+                  if has_feature(c)]
     except (ValueError, OSError) as error:  # one line, as the CLI gives
         parser.error(str(error))
     names = predictor.class_names

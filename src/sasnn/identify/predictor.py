@@ -75,6 +75,12 @@ def _feature_test(curve: Curve, slit: bool):
     return feature_test(curve.q, curve.intensity, sigma, None if slit else curve.dq)
 
 
+def has_feature(curve: Curve) -> bool:
+    """Whether ``curve`` shows a feature in its window: the featureless rule exactly as
+    :meth:`Predictor.predict` applies it (benches use it to pick featured test curves)."""
+    return not _feature_test(curve, is_slit_smeared(curve)).featureless
+
+
 @dataclass(frozen=True)
 class Candidate:
     model: str  # form factor (sasmodels name)
