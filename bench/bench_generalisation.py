@@ -14,7 +14,8 @@ For each set: top-1/top-3 of the form-factor head (calibrated probabilities) for
 with a feature and for featureless ones (sasnn.learn.featureless); for featureless
 curves the share whose first candidate is a generic model or that are flagged unsure; by
 how far beyond the training ranges a curve's parameters lie, and of what kind (a length,
-or a ratio, count or other number) the farthest one is; per class; the "sink" classes
+or a ratio, count or other number) the farthest one is; whether one lies outside both the
+narrow and the wide ranges (sasnn.simulate.wide.untrained_parameters); per class; the "sink" classes
 the misses are called; and the risk-coverage curve (top-3 accuracy of the predictions
 not flagged, against the share not flagged) for the shipped "unsure" flag, alone and
 combined with a threshold on the top-3 probability.
@@ -76,9 +77,10 @@ def _kind(model: str, parameter: str) -> str:
 def where(curve) -> tuple[str, ...]:
     """Where a curve's parameters lie: (inside / beyond the class's training ranges,
     mono- / polydisperse, how far beyond: the largest factor by which a positive
-    parameter varied in training leaves its range, and for curves beyond by more than 2x,
-    what kind of parameter that is)."""
-    from sasnn.simulate.wide import training_ranges
+    parameter varied in training leaves its range, whether a parameter lies outside both the
+    narrow and the wide training ranges (what no wide network has seen), and for curves
+    beyond by more than 2x, what kind of parameter is farthest out)."""
+    from sasnn.simulate.wide import training_ranges, untrained_parameters
 
     params = curve.meta["parameters"]["model"]
     ranges = training_ranges(curve.meta["model"])
@@ -91,8 +93,10 @@ def where(curve) -> tuple[str, ...]:
     widths = [v for k, v in params.items() if k.endswith("_pd")]
     dispersity = "no size distribution" if not widths else (
         "monodisperse" if max(widths) < 0.02 else "polydisperse")
+    untrained = untrained_parameters(curve.meta["model"], params)
     labels = ("a parameter beyond training" if beyond else "inside training ranges", dispersity,
-              f"factor: {excess}")
+              f"factor: {excess}", "a parameter outside the narrow and the wide ranges" if untrained
+              else "every parameter in a narrow or wide range")
     if factor > 2:
         labels += (f"beyond by > 2x in {_kind(curve.meta['model'], farthest)}",)
     return labels
@@ -146,7 +150,7 @@ def summarise(s: dict, names: list[str]) -> dict:
         },
     }
     result["breakdown"] = {}
-    for axis in range(4):  # the fourth label only where a curve is beyond by > 2x
+    for axis in range(5):  # the fifth label only where a curve is beyond by > 2x
         labels = np.array([w[axis] if len(w) > axis else "" for w in s["where"]])
         for label in sorted(set(labels) - {""}):
             result["breakdown"][label] = _acc(s, (labels == label) & ~flat)

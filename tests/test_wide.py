@@ -116,6 +116,25 @@ def test_every_length_prior_is_widened_at_least_threefold_unless_clipped():
             assert w.high >= 3 * trained.high or w.high == wide.ORIENTED_MAX_LENGTH, (name, par, w)
 
 
+def test_untrained_parameters_are_those_outside_both_trained_ranges():
+    # every wide draw is inside its own priors
+    for name in ("sphere", "core_shell_bicelle_elliptical_belt_rough", "lamellar_stack_paracrystal"):
+        assert all(wide.untrained_parameters(name, d) == [] for d in _draws(name, 50) if d)
+    draw = _draws("lamellar_stack_paracrystal", 1)[0]
+    assert wide.untrained_parameters("lamellar_stack_paracrystal", {**draw, "sigma_d": 0.0}) == ["sigma_d"]
+    # below the wide prior's 1 Å floor but inside the narrow range: trained, on narrow curves
+    disks = _draws("stacked_disks", 1)[0]
+    assert wide.wide_priors("stacked_disks")["sigma_d"].low == 1.0
+    assert wide.untrained_parameters("stacked_disks", {**disks, "sigma_d": 0.5}) == []
+    assert wide.untrained_parameters("stacked_disks", {**disks, "sigma_d": 0.0}) == ["sigma_d"]
+    low = CATALOG["sphere"].priors["radius"].low
+    sphere = {"radius": low / 10, "sld": 1.0, "sld_solvent": 6.0}
+    assert wide.untrained_parameters("sphere", sphere) == ["radius"]
+    # amplitudes are ratios: a gel's Lorentzian amplitude at sasmodels' default (50) is no hole
+    gel = _draws("gauss_lorentz_gel", 1)[0]
+    assert wide.untrained_parameters("gauss_lorentz_gel", {**gel, "lorentz_scale": 50.0}) == []
+
+
 def test_a_monodisperse_share_and_three_distributions():
     draws = _draws("sphere", 800, seed=2)
     width = np.array([d["radius_pd"] for d in draws])

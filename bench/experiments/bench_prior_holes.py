@@ -2,16 +2,14 @@
 
     python bench/experiments/bench_prior_holes.py --model runs/k/model --data data/stest
 
-A network trained on the wide priors (:mod:`sasnn.simulate.wide`) and the catalogue's has seen
-every class over each varied parameter's wide and narrow ranges only. For each featured curve
-of a test set (the featureless rule of :mod:`sasnn.learn.featureless`, as
+A network trained on the wide priors (:mod:`sasnn.simulate.wide`) and the catalogue's has
+seen every class over each varied parameter's wide and narrow ranges only. For each featured
+curve of a test set (the featureless rule of :mod:`sasnn.learn.featureless`, as
 bench_generalisation.py), this lists the varied parameters whose value lies outside both
-(the class's wide prior and its narrow training range), and compares the
-network's top-3 on curves inside the trained ranges with those outside one. Amplitudes
-(parameters named ``*scale``) are left out: the wide priors fix one amplitude of a pair and
-vary the other, so only their ratio means anything. Parameters the wide priors fix are left
-out too. Prints the totals and the classes with the most curves outside, with the
-parameters that put them there.
+(the class's wide prior and its narrow training range:
+:func:`sasnn.simulate.wide.untrained_parameters`), and compares the network's top-3 on
+curves inside the trained ranges with those outside one. Prints the totals and the classes
+with the most curves outside, with the parameters that put them there.
 """
 
 from __future__ import annotations
@@ -25,23 +23,11 @@ import numpy as np
 from sasnn.identify.loading import load_predictor
 from sasnn.identify.predictor import has_feature
 from sasnn.simulate.datasets import iter_shards
-from sasnn.simulate.priors import Prior
-from sasnn.simulate.wide import training_ranges, wide_priors
+from sasnn.simulate.wide import untrained_parameters
 
 
 def outside(curve) -> list[str]:
-    """The varied, non-amplitude parameters of ``curve`` outside both its class's wide prior
-    and its narrow training range (the wide networks train on both)."""
-    priors, narrow = wide_priors(curve.meta["model"]), training_ranges(curve.meta["model"])
-    params = curve.meta["parameters"]["model"]
-
-    def out(name: str, low: float, high: float) -> bool:
-        return not low <= params[name] <= high
-
-    return [name for name, prior in priors.items()
-            if isinstance(prior, Prior) and not name.endswith("scale") and name in params
-            and isinstance(params[name], int | float) and out(name, prior.low, prior.high)
-            and (name not in narrow or out(name, *narrow[name]))]
+    return untrained_parameters(curve.meta["model"], curve.meta["parameters"]["model"])
 
 
 def main() -> None:

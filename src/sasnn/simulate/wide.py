@@ -250,6 +250,22 @@ def wide_priors(name: str) -> Mapping[str, Prior | float]:
     return out
 
 
+def untrained_parameters(name: str, params: Mapping[str, object]) -> list[str]:
+    """The parameters of a draw of ``name`` that no network trained on the narrow and wide
+    priors has seen a value like: varied in the wide priors, and outside both the wide prior
+    and the narrow training range. Amplitudes (``*scale``) are left out: the wide priors fix
+    one of a pair and vary the other, so only their ratio means anything."""
+    priors, narrow = wide_priors(name), training_ranges(name)
+
+    def outside(par: str, low: float, high: float) -> bool:
+        return not low <= params[par] <= high
+
+    return [par for par, prior in priors.items()
+            if isinstance(prior, Prior) and not par.endswith("scale") and par in params
+            and isinstance(params[par], int | float) and outside(par, prior.low, prior.high)
+            and (par not in narrow or outside(par, *narrow[par]))]
+
+
 def describe(name: str) -> dict:
     """The wide priors of ``name`` as plain JSON-able data (for docs and manifests)."""
     return {par: (v if isinstance(v, float) else {"low": v.low, "high": v.high, "scale": v.scale,
@@ -339,4 +355,4 @@ def add_dispersion_and_s(model_class: ModelClass, params: dict, rng: np.random.G
 
 __all__ = ["AUXILIARY", "MAX_DRAWS_PER_CURVE", "PHYSICS", "WIDE_VERSION", "add_dispersion_and_s", "describe",
            "draw_with_physics", "kernel_names", "sample_wide", "trim_vectors",
-           "training_ranges", "wide_priors"]
+           "training_ranges", "untrained_parameters", "wide_priors"]
