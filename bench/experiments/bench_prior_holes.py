@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="simulated test set folder")
     parser.add_argument("--classes", type=int, default=15, help="classes to list (most curves outside first)")
     args = parser.parse_args()
+    if args.classes < 1:
+        parser.error(f"--classes must be at least 1, got {args.classes}")
     try:
         shards = list(iter_shards(args.data))
         predictor = load_predictor(args.model)
