@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sasnn.simulate import wide
 from sasnn.simulate.catalog import CATALOG
 from sasnn.simulate.config import PRIORS, ShardTask, SimulationConfig
 from sasnn.simulate.datasets import dataset_priors, dataset_spec, read_manifest
+from sasnn.simulate.priors import Prior
 from sasnn.simulate.shard import simulate_shard
 from sasnn.simulate.shards import save_shard
 
@@ -100,9 +102,10 @@ def test_wide_draws_go_beyond_three_times_the_training_range():
     # contrast of either sign, SLDs anywhere in -1..7
     sld = np.array([d["sld"] - d["sld_solvent"] for d in _draws("sphere", 500, seed=1)])
     assert (sld > 3).any() and (sld < -3).any()
-    # counts up to the model's limit (core_multi_shell: n <= 10; training 2-4)
+    # counts up to the model's limit (core_multi_shell: n <= 10; training 2-4), and down to
+    # sasmodels' default of one shell
     shells = {d["n"] for d in _draws("core_multi_shell", 400)}
-    assert max(shells) == 10 and min(shells) == 2
+    assert max(shells) == 10 and min(shells) == 1
 
 
 def test_every_length_prior_is_widened_at_least_threefold_unless_clipped():
@@ -121,18 +124,64 @@ def test_untrained_parameters_are_those_outside_both_trained_ranges():
     for name in ("sphere", "core_shell_bicelle_elliptical_belt_rough", "lamellar_stack_paracrystal"):
         assert all(wide.untrained_parameters(name, d) == [] for d in _draws(name, 50) if d)
     draw = _draws("lamellar_stack_paracrystal", 1)[0]
-    assert wide.untrained_parameters("lamellar_stack_paracrystal", {**draw, "sigma_d": 0.0}) == ["sigma_d"]
+    assert wide.untrained_parameters("lamellar_stack_paracrystal", {**draw, "sigma_d": 0.0}) == []
+    assert wide.untrained_parameters("lamellar_stack_paracrystal", {**draw, "sigma_d": 0.5}) == ["sigma_d"]
     # below the wide prior's 1 Å floor but inside the narrow range: trained, on narrow curves
     disks = _draws("stacked_disks", 1)[0]
     assert wide.wide_priors("stacked_disks")["sigma_d"].low == 1.0
     assert wide.untrained_parameters("stacked_disks", {**disks, "sigma_d": 0.5}) == []
-    assert wide.untrained_parameters("stacked_disks", {**disks, "sigma_d": 0.0}) == ["sigma_d"]
+    assert wide.untrained_parameters("stacked_disks", {**disks, "sigma_d": 0.0}) == []
+    # either sign of RPA's interaction; a magnitude beyond both ranges is still a hole
+    rpa = _draws("rpa", 1)[0]
+    assert wide.untrained_parameters("rpa", {**rpa, "K34": -1e-4}) == []
+    assert wide.untrained_parameters("rpa", {**rpa, "K34": -1.0}) == ["K34"]
     low = CATALOG["sphere"].priors["radius"].low
     sphere = {"radius": low / 10, "sld": 1.0, "sld_solvent": 6.0}
     assert wide.untrained_parameters("sphere", sphere) == ["radius"]
     # amplitudes are ratios: a gel's Lorentzian amplitude at sasmodels' default (50) is no hole
     gel = _draws("gauss_lorentz_gel", 1)[0]
     assert wide.untrained_parameters("gauss_lorentz_gel", {**gel, "lorentz_scale": 50.0}) == []
+
+
+def test_every_prior_reaches_sasmodels_default_but_slds_and_amplitudes():
+    # the particle sasmodels documents is a member of every class's wide priors (version 2)
+    for name in CATALOG:
+        priors = wide.wide_priors(name)
+        for par, p in wide.kernel_names(name):
+            prior = priors[par]
+            if isinstance(prior, Prior) and p.type != "sld" and not par.endswith("scale") and not p.choices:
+                assert prior.covers(float(p.default)), (name, par, p.default, prior)
+
+
+def test_defaults_a_log_scale_cannot_reach_are_drawn_with_their_share():
+    # a perfect stack (sigma_d = 0, sasmodels' default) for a quarter of the stacks; the
+    # other widths log-spread from the 1 Å floor
+    sigma = np.array([d["sigma_d"] for d in _draws("lamellar_stack_paracrystal", 800, seed=3)])
+    zero = np.mean(sigma == 0)
+    assert abs(zero - wide.DEFAULT_ZERO_SHARE) < 0.05 and sigma[sigma > 0].min() >= wide.MIN_LENGTH
+    # RPA's K34: sasmodels' default is negative, the catalogue's range positive: both signs
+    k34 = np.array([d["K34"] for d in _draws("rpa", 400, seed=4)])
+    assert 0.4 < np.mean(k34 < 0) < 0.6
+    prior = wide.wide_priors("rpa")["K34"]
+    assert prior.low <= 4e-4 <= prior.high and np.abs(k34).max() <= prior.high
+    # the manifest records the shares
+    assert wide.describe("rpa")["K34"]["negative_share"] == 0.5
+    assert "zero_share" not in wide.describe("sphere")["radius"]
+
+
+def test_prior_shares_leave_catalogue_draws_unchanged_and_hit_their_rates():
+    plain, shared = Prior(1.0, 100.0, "log"), Prior(1.0, 100.0, "log", zero_share=0.3, negative_share=0.2)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    # a plain prior draws one uniform per value, exactly as the log formula says
+    u = b.uniform(0.0, math.log(100.0), 100)
+    assert np.allclose([plain.sample(a) for _ in range(100)], np.exp(u))
+    rng = np.random.default_rng(7)
+    draws = np.array([shared.sample(rng) for _ in range(4000)])
+    assert abs(np.mean(draws == 0) - 0.3) < 0.03
+    assert abs(np.mean(draws < 0) - 0.7 * 0.2) < 0.03
+    assert np.all((np.abs(draws[draws != 0]) >= 1.0) & (np.abs(draws[draws != 0]) <= 100.0))
+    assert shared.covers(0.0) and shared.covers(-50.0) and not shared.covers(-500.0)
+    assert not plain.covers(0.0) and not plain.covers(-50.0) and plain.covers(50.0)
 
 
 def test_a_monodisperse_share_and_three_distributions():

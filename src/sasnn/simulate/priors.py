@@ -28,6 +28,10 @@ class Prior:
     low > 0) or ``"int"`` (uniform integer in [low, high], both included).
     ``steps`` > 1 draws uniformly from that many values evenly spaced (on ``scale``)
     from low to high instead: used for shape parameters of tabulated models.
+    ``zero_share`` of the draws are exactly 0 and ``negative_share`` of the others are
+    negated: how a log-spread prior also reaches 0 or the other sign (a perfect stack, an
+    interaction of either sign), which a log scale cannot. Both 0 (the catalogue's priors)
+    draw exactly as before.
     """
 
     low: float
@@ -35,6 +39,8 @@ class Prior:
     scale: Scale = "linear"
     unit: str = ""
     steps: int = 0
+    zero_share: float = 0.0
+    negative_share: float = 0.0
 
     @property
     def values(self) -> np.ndarray:
@@ -46,6 +52,22 @@ class Prior:
         return np.linspace(self.low, self.high, self.steps)
 
     def sample(self, rng: np.random.Generator) -> float:
+        if self.zero_share and rng.random() < self.zero_share:
+            return 0.0
+        value = self._sample_range(rng)
+        if self.negative_share and rng.random() < self.negative_share:
+            return -value
+        return value
+
+    def covers(self, value: float) -> bool:
+        """Whether a draw can take ``value`` (or a value as close as one likes)."""
+        if self.zero_share and value == 0:
+            return True
+        if self.negative_share and value < 0:
+            value = -value
+        return self.low <= value <= self.high
+
+    def _sample_range(self, rng: np.random.Generator) -> float:
         if self.steps >= 2:
             return float(self.values[rng.integers(self.steps)])
         if self.scale == "log":

@@ -31,6 +31,15 @@ defaults, as in training):
   (exponents, fractions); a positive quantity stays positive.
 * **other fixed numbers** (amplitude 1, ``n_steps``, reference volumes): as in training.
 * every range is clipped to sasmodels' parameter limits.
+* **sasmodels' default** (version 2): every varied prior also reaches the parameter's
+  sasmodels default (the particle its documentation plots), SLDs and amplitudes aside
+  (their rules above already span what matters: contrasts, ratios). A range that stops
+  short of it is extended to it (a stack of one disk, a core with one shell); a
+  log-spread quantity whose default is 0 (a disorder or roughness width: a perfect stack,
+  a sharp interface; no added salt) is exactly 0 in :data:`DEFAULT_ZERO_SHARE` of the
+  draws; one whose default has the other sign (an RPA interaction) takes either sign
+  with even odds. Version 1 left these out: its 1 Å floor for lengths kept every
+  disorder width above 0.
 * **polydispersity**: on the parameters the class is polydisperse on in training, with
   the training's integration points (cost); width 0 (monodisperse) for a quarter of the
   curves, else uniform in (0, 0.5], with a gaussian, lognormal or schulz distribution.
@@ -61,7 +70,9 @@ from sasnn.simulate.constraints import all_of
 from sasnn.simulate.priors import MAX_DIM, SLD, ModelClass, Prior
 from sasnn.simulate.sampling import _finish, _model_info, median_parameters, sample_parameters
 
-WIDE_VERSION = 1  # bump when the rule below changes: it is part of a wide dataset's spec
+# bump when the rule below changes: it is part of a wide dataset's spec. 2: the priors reach
+# sasmodels' defaults (version 1's sets are reproduced by commit 9951912)
+WIDE_VERSION = 2
 N_TRAINING_DRAWS = 200  # seeded training draws whose extremes give the training ranges
 LENGTH_FACTOR = 4.0  # lengths reach this far beyond the training range, on both sides
 OTHER_FACTOR = 3.0  # other positive, log-spread numbers likewise
@@ -71,6 +82,7 @@ SLD_RANGE = (-1.0, 7.0)  # 1e-6 Å⁻²
 ASPECT_RANGE = (1 / 50, 50.0)
 COUNT_FACTOR = 4  # counts reach this many times the training high where sasmodels has no limit
 MONODISPERSE_SHARE = 0.25
+DEFAULT_ZERO_SHARE = MONODISPERSE_SHARE  # a disorder width at 0 as often as a size distribution
 PD_MAX = 0.5
 PD_TYPES = ("gaussian", "lognormal", "schulz")
 MAX_DRAWS_PER_CURVE = 30  # simulator's bound on draws per kept wide curve (rejections included)
@@ -246,8 +258,23 @@ def wide_priors(name: str) -> Mapping[str, Prior | float]:
         else:
             out[par] = lo
             continue
-        out[par] = _clip(prior, p.limits)
+        out[par] = _reach_default(_clip(prior, p.limits), par, p)
     return out
+
+
+def _reach_default(prior: Prior, par: str, p) -> Prior:
+    """``prior`` widened to sasmodels' default of the parameter (see the module's rule)."""
+    default = float(p.default)
+    if (p.type == "sld" or par.endswith("scale") or p.choices or prior.steps or prior.covers(default)
+            or not p.limits[0] <= default <= p.limits[1]):
+        return prior
+    if prior.scale == "log" and default == 0:
+        return replace(prior, zero_share=DEFAULT_ZERO_SHARE)
+    if prior.scale == "log" and default < 0:
+        magnitude = -default
+        return replace(prior, low=min(prior.low, magnitude), high=max(prior.high, magnitude),
+                       negative_share=0.5)
+    return replace(prior, low=min(prior.low, default), high=max(prior.high, default))
 
 
 def untrained_parameters(name: str, params: Mapping[str, object]) -> list[str]:
@@ -257,20 +284,20 @@ def untrained_parameters(name: str, params: Mapping[str, object]) -> list[str]:
     one of a pair and vary the other, so only their ratio means anything."""
     priors, narrow = wide_priors(name), training_ranges(name)
 
-    def outside(par: str, low: float, high: float) -> bool:
-        return not low <= params[par] <= high
-
     return [par for par, prior in priors.items()
             if isinstance(prior, Prior) and not par.endswith("scale") and par in params
-            and isinstance(params[par], int | float) and outside(par, prior.low, prior.high)
-            and (par not in narrow or outside(par, *narrow[par]))]
+            and isinstance(params[par], int | float) and not prior.covers(params[par])
+            and (par not in narrow or not narrow[par][0] <= params[par] <= narrow[par][1])]
 
 
 def describe(name: str) -> dict:
     """The wide priors of ``name`` as plain JSON-able data (for docs and manifests)."""
-    return {par: (v if isinstance(v, float) else {"low": v.low, "high": v.high, "scale": v.scale,
-                                                  "unit": v.unit})
-            for par, v in wide_priors(name).items()}
+    def plain(v: Prior) -> dict:
+        out = {"low": v.low, "high": v.high, "scale": v.scale, "unit": v.unit}
+        out.update({k: getattr(v, k) for k in ("zero_share", "negative_share") if getattr(v, k)})
+        return out
+
+    return {par: (v if isinstance(v, float) else plain(v)) for par, v in wide_priors(name).items()}
 
 
 # ----------------------------------------------------------------------- drawing
@@ -353,6 +380,6 @@ def add_dispersion_and_s(model_class: ModelClass, params: dict, rng: np.random.G
     return None
 
 
-__all__ = ["AUXILIARY", "MAX_DRAWS_PER_CURVE", "PHYSICS", "WIDE_VERSION", "add_dispersion_and_s", "describe",
-           "draw_with_physics", "kernel_names", "sample_wide", "trim_vectors",
-           "training_ranges", "untrained_parameters", "wide_priors"]
+__all__ = ["AUXILIARY", "DEFAULT_ZERO_SHARE", "MAX_DRAWS_PER_CURVE", "PHYSICS", "WIDE_VERSION",
+           "add_dispersion_and_s", "describe", "draw_with_physics", "kernel_names", "sample_wide",
+           "trim_vectors", "training_ranges", "untrained_parameters", "wide_priors"]
