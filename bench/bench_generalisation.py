@@ -15,7 +15,8 @@ with a feature and for featureless ones (sasnn.learn.featureless); for featurele
 curves the share whose first candidate is a generic model or that are flagged unsure; by
 how far beyond the training ranges a curve's parameters lie, and of what kind (a length,
 or a ratio, count or other number) the farthest one is; whether one lies outside both the
-narrow and the wide ranges (sasnn.simulate.wide.untrained_parameters); per class; the "sink" classes
+narrow and the wide ranges of the current wide rule (sasnn.simulate.wide.untrained_parameters);
+per class; the "sink" classes
 the misses are called; and the risk-coverage curve (top-3 accuracy of the predictions
 not flagged, against the share not flagged) for the shipped "unsure" flag, alone and
 combined with a threshold on the top-3 probability.

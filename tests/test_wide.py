@@ -139,6 +139,7 @@ def test_untrained_parameters_are_those_outside_both_trained_ranges():
     sphere = {"radius": low / 10, "sld": 1.0, "sld_solvent": 6.0}
     assert wide.untrained_parameters("sphere", sphere) == ["radius"]
     # amplitudes are ratios: a gel's Lorentzian amplitude at sasmodels' default (50) is no hole
+    assert wide.is_amplitude("lorentz_scale_2") and not wide.is_amplitude("scale_ratio")
     gel = _draws("gauss_lorentz_gel", 1)[0]
     assert wide.untrained_parameters("gauss_lorentz_gel", {**gel, "lorentz_scale": 50.0}) == []
 
@@ -149,7 +150,7 @@ def test_every_prior_reaches_sasmodels_default_but_slds_and_amplitudes():
         priors = wide.wide_priors(name)
         for par, p in wide.kernel_names(name):
             prior = priors[par]
-            if isinstance(prior, Prior) and p.type != "sld" and not par.endswith("scale") and not p.choices:
+            if isinstance(prior, Prior) and p.type != "sld" and not wide.is_amplitude(par) and not p.choices:
                 assert prior.covers(float(p.default)), (name, par, p.default, prior)
 
 

@@ -9,7 +9,9 @@ bench_generalisation.py), this lists the varied parameters whose value lies outs
 (the class's wide prior and its narrow training range:
 :func:`sasnn.simulate.wide.untrained_parameters`), and compares the network's top-3 on
 curves inside the trained ranges with those outside one. Prints the totals and the classes
-with the most curves outside, with the parameters that put them there.
+with the most curves outside, with the parameters that put them there. The wide ranges are
+the current rule's (``sasnn.simulate.wide.WIDE_VERSION``): for a network trained only on an
+older version's sets, run this at that version's commit.
 """
 
 from __future__ import annotations

@@ -262,10 +262,15 @@ def wide_priors(name: str) -> Mapping[str, Prior | float]:
     return out
 
 
+def is_amplitude(par: str) -> bool:
+    """An amplitude (``scale``, ``lorentz_scale_2``): only its ratio to its pair's means anything."""
+    return re.search(r"scale(_\d+)?$", par) is not None
+
+
 def _reach_default(prior: Prior, par: str, p) -> Prior:
     """``prior`` widened to sasmodels' default of the parameter (see the module's rule)."""
     default = float(p.default)
-    if (p.type == "sld" or par.endswith("scale") or p.choices or prior.steps or prior.covers(default)
+    if (p.type == "sld" or is_amplitude(par) or p.choices or prior.steps or prior.covers(default)
             or not p.limits[0] <= default <= p.limits[1]):
         return prior
     if prior.scale == "log" and default == 0:
@@ -281,11 +286,11 @@ def untrained_parameters(name: str, params: Mapping[str, object]) -> list[str]:
     """The parameters of a draw of ``name`` that no network trained on the narrow and wide
     priors has seen a value like: varied in the wide priors, and outside both the wide prior
     and the narrow training range. Amplitudes (``*scale``) are left out: the wide priors fix
-    one of a pair and vary the other, so only their ratio means anything."""
+    one of a pair and vary the other, so only their ratio means anything (:func:`is_amplitude`)."""
     priors, narrow = wide_priors(name), training_ranges(name)
 
     return [par for par, prior in priors.items()
-            if isinstance(prior, Prior) and not par.endswith("scale") and par in params
+            if isinstance(prior, Prior) and not is_amplitude(par) and par in params
             and isinstance(params[par], int | float) and not prior.covers(params[par])
             and (par not in narrow or not narrow[par][0] <= params[par] <= narrow[par][1])]
 
@@ -381,5 +386,5 @@ def add_dispersion_and_s(model_class: ModelClass, params: dict, rng: np.random.G
 
 
 __all__ = ["AUXILIARY", "DEFAULT_ZERO_SHARE", "MAX_DRAWS_PER_CURVE", "PHYSICS", "WIDE_VERSION",
-           "add_dispersion_and_s", "describe", "draw_with_physics", "kernel_names", "sample_wide",
-           "trim_vectors", "training_ranges", "untrained_parameters", "wide_priors"]
+           "add_dispersion_and_s", "describe", "draw_with_physics", "is_amplitude", "kernel_names",
+           "sample_wide", "trim_vectors", "training_ranges", "untrained_parameters", "wide_priors"]
