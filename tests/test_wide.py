@@ -102,10 +102,10 @@ def test_wide_draws_go_beyond_three_times_the_training_range():
     # contrast of either sign, SLDs anywhere in -1..7
     sld = np.array([d["sld"] - d["sld_solvent"] for d in _draws("sphere", 500, seed=1)])
     assert (sld > 3).any() and (sld < -3).any()
-    # counts up to the model's limit (core_multi_shell: n <= 10; training 2-4), and down to
-    # sasmodels' default of one shell
+    # counts up to the model's limit (core_multi_shell: n <= 10; training 2-4), never below
+    # the catalogue's 2: one shell is a core_shell_sphere, sasmodels' default or not
     shells = {d["n"] for d in _draws("core_multi_shell", 400)}
-    assert max(shells) == 10 and min(shells) == 1
+    assert max(shells) == 10 and min(shells) == 2
 
 
 def test_every_length_prior_is_widened_at_least_threefold_unless_clipped():
@@ -144,14 +144,18 @@ def test_untrained_parameters_are_those_outside_both_trained_ranges():
     assert wide.untrained_parameters("gauss_lorentz_gel", {**gel, "lorentz_scale": 50.0}) == []
 
 
-def test_every_prior_reaches_sasmodels_default_but_slds_and_amplitudes():
+def test_every_prior_reaches_sasmodels_default_but_slds_amplitudes_and_counts():
     # the particle sasmodels documents is a member of every class's wide priors (version 2)
     for name in CATALOG:
         priors = wide.wide_priors(name)
         for par, p in wide.kernel_names(name):
             prior = priors[par]
-            if isinstance(prior, Prior) and p.type != "sld" and not wide.is_amplitude(par) and not p.choices:
+            if (isinstance(prior, Prior) and p.type != "sld" and not wide.is_amplitude(par)
+                    and not p.choices and prior.scale != "int"):
                 assert prior.covers(float(p.default)), (name, par, p.default, prior)
+    # a stack of one disk is no stack: the count keeps the catalogue's low
+    disks = CATALOG["stacked_disks"].priors["n_stacking"]
+    assert wide.wide_priors("stacked_disks")["n_stacking"].low == disks.low
 
 
 def test_defaults_a_log_scale_cannot_reach_are_drawn_with_their_share():

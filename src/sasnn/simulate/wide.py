@@ -32,14 +32,15 @@ defaults, as in training):
 * **other fixed numbers** (amplitude 1, ``n_steps``, reference volumes): as in training.
 * every range is clipped to sasmodels' parameter limits.
 * **sasmodels' default** (version 2): every varied prior also reaches the parameter's
-  sasmodels default (the particle its documentation plots), SLDs and amplitudes aside
-  (their rules above already span what matters: contrasts, ratios). A range that stops
-  short of it is extended to it (a stack of one disk, a core with one shell); a
-  log-spread quantity whose default is 0 (a disorder or roughness width: a perfect stack,
-  a sharp interface; no added salt) is exactly 0 in :data:`DEFAULT_ZERO_SHARE` of the
-  draws; one whose default has the other sign (an RPA interaction) takes either sign
-  with even odds. Version 1 left these out: its 1 Å floor for lengths kept every
-  disorder width above 0.
+  sasmodels default (the particle its documentation plots), SLDs, amplitudes and counts
+  aside (the rules above already span what matters of contrasts and ratios; a count below
+  the catalogue's makes the class another one: a core_multi_shell with one shell is a
+  core_shell_sphere). A range that stops short of it is extended to it (a Caillé
+  parameter of 0.001); a log-spread quantity whose default is 0 (a disorder or
+  roughness width: a perfect stack, a sharp interface; no added salt) is exactly 0 in
+  :data:`DEFAULT_ZERO_SHARE` of the draws; one whose default has the other sign (an RPA
+  interaction) takes either sign with even odds. Version 1 left these out: its 1 Å floor
+  for lengths kept every disorder width above 0.
 * **polydispersity**: on the parameters the class is polydisperse on in training, with
   the training's integration points (cost); width 0 (monodisperse) for a quarter of the
   curves, else uniform in (0, 0.5], with a gaussian, lognormal or schulz distribution.
@@ -270,7 +271,8 @@ def is_amplitude(par: str) -> bool:
 def _reach_default(prior: Prior, par: str, p) -> Prior:
     """``prior`` widened to sasmodels' default of the parameter (see the module's rule)."""
     default = float(p.default)
-    if (p.type == "sld" or is_amplitude(par) or p.choices or prior.steps or prior.covers(default)
+    if (p.type == "sld" or is_amplitude(par) or p.choices or prior.scale == "int" or prior.steps
+            or prior.covers(default)
             or not p.limits[0] <= default <= p.limits[1]):
         return prior
     if prior.scale == "log" and default == 0:
