@@ -271,9 +271,9 @@ def is_amplitude(par: str) -> bool:
 def _reach_default(prior: Prior, par: str, p) -> Prior:
     """``prior`` widened to sasmodels' default of the parameter (see the module's rule)."""
     default = float(p.default)
+    # SLDs, amplitudes and counts keep their rule; so do choices and tabulated steps
     if (p.type == "sld" or is_amplitude(par) or p.choices or prior.scale == "int" or prior.steps
-            or prior.covers(default)
-            or not p.limits[0] <= default <= p.limits[1]):
+            or prior.covers(default) or not p.limits[0] <= default <= p.limits[1]):
         return prior
     if prior.scale == "log" and default == 0:
         return replace(prior, zero_share=DEFAULT_ZERO_SHARE)
